@@ -1,0 +1,13 @@
+// The schema migrations in the order they apply. A released migration is never edited: a change
+// to the schema is a new entry with the next version.
+import { initialSchema } from './001_initial_schema.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: readonly Migration[] = [
+  { version: 1, name: 'initial schema', sql: initialSchema },
+];

@@ -1,0 +1,14 @@
+import { defineConfig } from 'vite';
+
+// The web page lives in web/ and is built into dist/web, which the server serves at /.
+export default defineConfig({
+  root: 'web',
+  build: {
+    outDir: '../dist/web',
+    emptyOutDir: true,
+    chunkSizeWarningLimit: 2000,
+  },
+  server: {
+    proxy: { '/api': 'http://127.0.0.1:4000' },
+  },
+});
