@@ -1,0 +1,162 @@
+// The heartbeat path. Heartbeats that arrive while a write is in flight wait and then go to the
+// database together in one statement (group commit), so under load many heartbeats share one
+// round trip and one commit, and a lone heartbeat waits for nothing. A heartbeat is acknowledged
+// only after its statement has committed.
+import { RegistryError, invalid } from '../errors.js';
+import { type HeartbeatRow, type TouchedNode, recordHeartbeats } from '../store/heartbeats.js';
+import { findNode } from '../store/nodes.js';
+import { isUuid } from '../store/rows.js';
+import type { RegistryContext } from './context.js';
+import { heartbeatStatuses, type NodeStatus } from './model.js';
+import { transition } from './nodes.js';
+import type { HeartbeatInput, HeartbeatResult } from './operations.js';
+import { checkFiniteRange, checkMeta } from './validation.js';
+
+/** Largest number of heartbeats written by one statement. */
+const maxBatchRows = 5000;
+
+interface Waiting {
+  row: HeartbeatRow;
+  settle: (result: TouchedNode | null | Error) => void;
+}
+
+export class HeartbeatWriter {
+  private queue: Waiting[] = [];
+  private writing = false;
+
+  constructor(private readonly ctx: RegistryContext) {}
+
+  /** Records heartbeats for node ids; resolves with the touched node, or null for unknown ids. */
+  write(rows: HeartbeatRow[]): Promise<(TouchedNode | null)[]> {
+    const settled = rows.map(
+      (row) =>
+        new Promise<TouchedNode | null>((resolve, reject) => {
+          this.queue.push({
+            row,
+            settle: (result) => (result instanceof Error ? reject(result) : resolve(result)),
+          });
+        }),
+    );
+    if (!this.writing) {
+      this.writing = true;
+      // Let heartbeats that arrive in the same tick join this batch.
+      queueMicrotask(() => void this.drain());
+    }
+    return Promise.all(settled);
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, maxBatchRows);
+      try {
+        const touched = await this.flush(batch.map((waiting) => waiting.row));
+        for (const waiting of batch) waiting.settle(touched.get(waiting.row.node_id) ?? null);
+      } catch (error) {
+        const failure = error instanceof Error ? error : new Error(String(error));
+        for (const waiting of batch) waiting.settle(failure);
+      }
+    }
+    this.writing = false;
+  }
+
+  /** Writes one batch, then moves the nodes whose heartbeat changes their status. */
+  private async flush(rows: HeartbeatRow[]): Promise<Map<string, TouchedNode>> {
+    const now = this.ctx.clock.now();
+    const touched = await recordHeartbeats(this.ctx.db, rows, now);
+    const byId = new Map(touched.map((node) => [node.id, node]));
+    const targets = new Map<string, NodeStatus>();
+    for (const row of rows)
+      targets.set(row.node_id, row.status === 'degraded' ? 'degraded' : 'online');
+    for (const node of touched) {
+      const target = targets.get(node.id)!;
+      if (node.maintenance || node.status === target) continue;
+      const moved = await this.ctx.change((tx, emit, changeNow) =>
+        transition(tx, emit, changeNow, node.id, target, true),
+      );
+      if (moved) byId.set(node.id, { ...node, status: moved.status });
+    }
+    return byId;
+  }
+}
+
+export function checkHeartbeat(ctx: RegistryContext, input: HeartbeatInput, prefix = ''): void {
+  if (input.status !== undefined && !heartbeatStatuses.includes(input.status)) {
+    throw invalid(`${prefix}status`, `must be one of ${heartbeatStatuses.join(', ')}`);
+  }
+  if (input.status === 'offline') {
+    throw invalid(
+      `${prefix}status`,
+      'must be online or degraded: a node that sends a heartbeat is not offline; ' +
+        'use PUT /nodes/:id/status to mark a node offline',
+    );
+  }
+  checkFiniteRange(`${prefix}cpu_load`, input.cpu_load, 0, 1_000_000);
+  checkFiniteRange(`${prefix}mem_used_mb`, input.mem_used_mb, 0, Number.MAX_SAFE_INTEGER);
+  checkFiniteRange(`${prefix}latency_ms`, input.latency_ms, 0, Number.MAX_SAFE_INTEGER);
+  if (input.meta !== undefined) checkMeta(`${prefix}meta`, input.meta, ctx.settings.metaLimits);
+}
+
+export async function heartbeat(
+  ctx: RegistryContext,
+  writer: HeartbeatWriter,
+  ref: string,
+  input: HeartbeatInput,
+): Promise<TouchedNode & { heartbeat_interval_ms: number }> {
+  checkHeartbeat(ctx, input);
+  const node = await findNode(ctx.db, ref);
+  const [touched] = node ? await writer.write([{ ...input, node_id: node.id }]) : [null];
+  if (!node || !touched) {
+    throw new RegistryError(
+      'TL_ERR_NODE_NOT_FOUND',
+      `node ${JSON.stringify(ref)} not found; a heartbeat never registers a node, ` +
+        'so register it with POST /api/thunderlink/nodes',
+    );
+  }
+  return { ...touched, heartbeat_interval_ms: node.heartbeat_interval_ms };
+}
+
+/**
+ * Records heartbeats for many nodes. Items are checked one by one: an invalid item or an unknown
+ * node fails that item alone, and the valid items are still recorded.
+ */
+export async function heartbeats(
+  ctx: RegistryContext,
+  writer: HeartbeatWriter,
+  items: (HeartbeatInput & { node_id: string })[],
+): Promise<HeartbeatResult[]> {
+  const results: HeartbeatResult[] = items.map((item) => ({ node_id: item.node_id, ok: false }));
+  const names = items.filter((item) => !isUuid(item.node_id)).map((item) => item.node_id);
+  const idsByName = new Map<string, string>();
+  if (names.length > 0) {
+    const rows = await ctx.db.query<{ id: string; name: string }>(
+      'SELECT id, name FROM thunderlink_nodes WHERE name = ANY($1::text[])',
+      [names],
+    );
+    for (const row of rows) idsByName.set(row.name, row.id);
+  }
+
+  const accepted: { index: number; row: HeartbeatRow }[] = [];
+  items.forEach((item, index) => {
+    try {
+      checkHeartbeat(ctx, item, `heartbeats[${index}].`);
+    } catch (error) {
+      if (!(error instanceof RegistryError)) throw error;
+      results[index]!.code = error.code;
+      return;
+    }
+    const nodeId = isUuid(item.node_id) ? item.node_id.toLowerCase() : idsByName.get(item.node_id);
+    if (nodeId === undefined) {
+      results[index]!.code = 'TL_ERR_NODE_NOT_FOUND';
+      return;
+    }
+    accepted.push({ index, row: { ...item, node_id: nodeId } });
+  });
+
+  const touched = await writer.write(accepted.map((entry) => entry.row));
+  accepted.forEach((entry, position) => {
+    const result = results[entry.index]!;
+    if (touched[position]) result.ok = true;
+    else result.code = 'TL_ERR_NODE_NOT_FOUND';
+  });
+  return results;
+}
