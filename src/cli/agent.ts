@@ -1,0 +1,84 @@
+// `thunderlink agent`: registers this machine with a server and heartbeats until stopped.
+import { parseArgs } from 'node:util';
+
+import { Agent } from '../agent/agent.js';
+import { ConfigError } from '../config.js';
+import { createLogger } from '../log.js';
+import { type NodeRole, nodeRoles } from '../registry/model.js';
+import { parseDuration } from './duration.js';
+import { onShutdownSignal } from './signals.js';
+
+function parseCapabilities(entries: string[]): Record<string, string> {
+  const capabilities: Record<string, string> = {};
+  for (const entry of entries) {
+    const separator = entry.indexOf('=');
+    if (separator < 1) {
+      throw new ConfigError(
+        '--capability',
+        `${JSON.stringify(entry)} is not KEY=VALUE, such as gpu=a100`,
+      );
+    }
+    capabilities[entry.slice(0, separator)] = entry.slice(separator + 1);
+  }
+  return capabilities;
+}
+
+export async function runAgent(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      server: { type: 'string', default: 'http://127.0.0.1:4000' },
+      name: { type: 'string' },
+      role: { type: 'string' },
+      interval: { type: 'string', default: '5s' },
+      link: { type: 'string', multiple: true, default: [] },
+      capability: { type: 'string', multiple: true, default: [] },
+      group: { type: 'string', multiple: true, default: [] },
+      token: { type: 'string' },
+      'log-level': { type: 'string' },
+    },
+    strict: true,
+  });
+  if (values.role !== undefined && !nodeRoles.includes(values.role as NodeRole)) {
+    throw new ConfigError('--role', `must be one of ${nodeRoles.join(', ')} (got ${values.role})`);
+  }
+  let intervalMs: number;
+  try {
+    intervalMs = parseDuration('--interval', values.interval);
+  } catch (error) {
+    throw new ConfigError('--interval', (error as Error).message.replace(/^--interval: /, ''));
+  }
+  if (intervalMs < 100 || intervalMs > 3_600_000) {
+    throw new ConfigError('--interval', `must be from 100ms to 1h (got ${values.interval})`);
+  }
+  try {
+    new URL(values.server);
+  } catch {
+    throw new ConfigError(
+      '--server',
+      `${JSON.stringify(values.server)} is not a URL, such as http://127.0.0.1:4000`,
+    );
+  }
+
+  const logger = createLogger({ level: values['log-level'] });
+  const agent = new Agent({
+    serverUrl: values.server,
+    name: values.name,
+    role: values.role as NodeRole | undefined,
+    intervalMs,
+    links: values.link,
+    capabilities: parseCapabilities(values.capability),
+    groups: values.group,
+    token: values.token,
+    logger,
+  });
+  const stopped = onShutdownSignal(logger, () => agent.stop());
+  try {
+    await agent.start();
+  } catch (error) {
+    logger.error({ err: error }, 'agent failed');
+    return 1;
+  }
+  await stopped;
+  return 0;
+}

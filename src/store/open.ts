@@ -1,0 +1,138 @@
+// Opens the store that the configuration names: PostgreSQL when a URL is given, otherwise PGlite
+// in a data directory (guarded by a lock file, because only one process may open it) or in memory.
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+import type { Logger } from '../log.js';
+import type { Database } from './database.js';
+import { openPglite } from './pglite.js';
+import { openPostgres } from './postgres.js';
+
+export type StoreConfig =
+  { kind: 'postgres'; url: string } | { kind: 'pglite'; dataDir: string } | { kind: 'memory' };
+
+export interface OpenStore {
+  db: Database;
+  /** Where the data lives, for logs: a directory, "memory", or the URL without its password. */
+  location: string;
+  /** Records the URL of the server that holds the store, for other commands to show. */
+  advertise(url: string): void;
+  close(): Promise<void>;
+}
+
+/** Raised when another process holds a PGlite data directory. */
+export class StoreLockedError extends Error {
+  constructor(
+    readonly dataDir: string,
+    readonly holder: LockHolder,
+  ) {
+    super(
+      `data directory ${dataDir} is in use by process ${holder.pid}` +
+        (holder.url ? ` (a server at ${holder.url})` : '') +
+        '; stop that process, or choose another directory with --data-dir',
+    );
+    this.name = 'StoreLockedError';
+  }
+}
+
+interface LockHolder {
+  pid: number;
+  url?: string;
+  started_at: string;
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(an invalid URL)';
+  }
+}
+
+export async function openStore(config: StoreConfig, logger: Logger): Promise<OpenStore> {
+  if (config.kind === 'postgres') {
+    const db = await openPostgres({
+      connectionString: config.url,
+      onError: (error) => logger.error({ err: error }, 'idle database connection failed'),
+    });
+    return {
+      db,
+      location: redactUrl(config.url),
+      advertise: () => undefined,
+      close: () => db.close(),
+    };
+  }
+  if (config.kind === 'memory') {
+    const db = await openPglite(undefined);
+    return { db, location: 'memory', advertise: () => undefined, close: () => db.close() };
+  }
+
+  const dataDir = resolve(config.dataDir);
+  const lock = acquireLock(dataDir);
+  try {
+    const db = await openPglite(join(dataDir, 'pgdata'));
+    return {
+      db,
+      location: dataDir,
+      advertise: (url) => lock.update(url),
+      async close() {
+        await db.close();
+        lock.release();
+      },
+    };
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM means the process exists but belongs to another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function readHolder(path: string): LockHolder | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as LockHolder;
+  } catch {
+    return undefined;
+  }
+}
+
+function acquireLock(dataDir: string) {
+  mkdirSync(dataDir, { recursive: true });
+  const path = join(dataDir, 'server.lock');
+  const holder: LockHolder = { pid: process.pid, started_at: new Date().toISOString() };
+  const write = (flag: 'wx' | 'w') => writeFileSync(path, JSON.stringify(holder), { flag });
+  // Two attempts: the second follows the removal of a lock whose holder died. Creating the file
+  // with 'wx' is atomic, so of two processes that both found a stale lock only one wins.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      write('wx');
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 1) throw error;
+    }
+    const existing = readHolder(path);
+    if (existing && existing.pid !== process.pid && processAlive(existing.pid)) {
+      throw new StoreLockedError(dataDir, existing);
+    }
+    rmSync(path, { force: true });
+  }
+  return {
+    update(url: string) {
+      holder.url = url;
+      write('w');
+    },
+    release() {
+      rmSync(path, { force: true });
+    },
+  };
+}
