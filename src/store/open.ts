@@ -106,32 +106,48 @@ function readHolder(path: string): LockHolder | undefined {
   }
 }
 
+/** Data directories this process holds, so that it cannot open one twice either. */
+const heldHere = new Set<string>();
+
 function acquireLock(dataDir: string) {
   mkdirSync(dataDir, { recursive: true });
+  if (heldHere.has(dataDir)) {
+    throw new StoreLockedError(dataDir, { pid: process.pid, started_at: 'now' });
+  }
   const path = join(dataDir, 'server.lock');
   const holder: LockHolder = { pid: process.pid, started_at: new Date().toISOString() };
   const write = (flag: 'wx' | 'w') => writeFileSync(path, JSON.stringify(holder), { flag });
   // Two attempts: the second follows the removal of a lock whose holder died. Creating the file
   // with 'wx' is atomic, so of two processes that both found a stale lock only one wins.
+  // NOTE: a process that read the stale lock before a rival replaced it can still remove the
+  // rival's fresh lock; two starts on one directory within a few milliseconds after a crash can
+  // therefore both proceed.
   for (let attempt = 1; ; attempt += 1) {
     try {
       write('wx');
       break;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 1) throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const winner = attempt > 1 ? readHolder(path) : undefined;
+      if (winner) throw new StoreLockedError(dataDir, winner);
+      if (attempt > 1) throw error;
     }
     const existing = readHolder(path);
+    // A lock with this process's pid that this process does not hold was left by a dead process
+    // whose pid the system has since reused.
     if (existing && existing.pid !== process.pid && processAlive(existing.pid)) {
       throw new StoreLockedError(dataDir, existing);
     }
     rmSync(path, { force: true });
   }
+  heldHere.add(dataDir);
   return {
     update(url: string) {
       holder.url = url;
       write('w');
     },
     release() {
+      heldHere.delete(dataDir);
       rmSync(path, { force: true });
     },
   };

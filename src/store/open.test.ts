@@ -1,0 +1,65 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { silentLogger } from '../log.js';
+import { StoreLockedError, openStore, redactUrl } from './open.js';
+
+describe('openStore', () => {
+  it('keeps data in the directory', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'thunderlink-open-'));
+    const first = await openStore({ kind: 'pglite', dataDir }, silentLogger());
+    await first.db.exec('CREATE TABLE kept (value text); INSERT INTO kept VALUES ($$yes$$)');
+    first.advertise('http://127.0.0.1:4000');
+    const lock = JSON.parse(readFileSync(join(dataDir, 'server.lock'), 'utf8'));
+    expect(lock).toMatchObject({ pid: process.pid, url: 'http://127.0.0.1:4000' });
+    await first.close();
+
+    const second = await openStore({ kind: 'pglite', dataDir }, silentLogger());
+    expect(await second.db.query('SELECT value FROM kept')).toEqual([{ value: 'yes' }]);
+    await second.close();
+  });
+
+  it('rejects a directory held here', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'thunderlink-open-'));
+    const held = await openStore({ kind: 'pglite', dataDir }, silentLogger());
+    try {
+      await expect(openStore({ kind: 'pglite', dataDir }, silentLogger())).rejects.toBeInstanceOf(
+        StoreLockedError,
+      );
+    } finally {
+      await held.close();
+    }
+  });
+
+  it('rejects a directory held by a live process', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'thunderlink-open-'));
+    // The parent of this test process is alive for as long as the test runs.
+    const holder = { pid: process.ppid, url: 'http://127.0.0.1:4321', started_at: 'earlier' };
+    writeFileSync(join(dataDir, 'server.lock'), JSON.stringify(holder));
+    const error = await openStore({ kind: 'pglite', dataDir }, silentLogger()).catch(
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(StoreLockedError);
+    expect((error as Error).message).toContain(`process ${process.ppid}`);
+    expect((error as Error).message).toContain('http://127.0.0.1:4321');
+  });
+
+  it('takes over a lock left by a dead process', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'thunderlink-open-'));
+    // PIDs this high are beyond Linux's default pid_max, so no process has this one.
+    writeFileSync(join(dataDir, 'server.lock'), JSON.stringify({ pid: 99_999_999 }));
+    const store = await openStore({ kind: 'pglite', dataDir }, silentLogger());
+    expect(JSON.parse(readFileSync(join(dataDir, 'server.lock'), 'utf8')).pid).toBe(process.pid);
+    await store.close();
+  });
+
+  it('hides the password in the location', () => {
+    expect(redactUrl('postgres://user:secret@db.internal:5432/registry')).toBe(
+      'postgres://user:***@db.internal:5432/registry',
+    );
+    expect(redactUrl('not a url')).toBe('(an invalid URL)');
+  });
+});
