@@ -4,7 +4,6 @@
 // only after its statement has committed.
 import { RegistryError, invalid } from '../errors.js';
 import { type HeartbeatRow, type TouchedNode, recordHeartbeats } from '../store/heartbeats.js';
-import { findNode } from '../store/nodes.js';
 import { isUuid } from '../store/rows.js';
 import type { RegistryContext } from './context.js';
 import { heartbeatStatuses, type NodeStatus } from './model.js';
@@ -26,7 +25,7 @@ export class HeartbeatWriter {
 
   constructor(private readonly ctx: RegistryContext) {}
 
-  /** Records heartbeats for node ids; resolves with the touched node, or null for unknown ids. */
+  /** Records heartbeats; resolves with each touched node, or null for an unknown reference. */
   write(rows: HeartbeatRow[]): Promise<(TouchedNode | null)[]> {
     const settled = rows.map(
       (row) =>
@@ -50,7 +49,8 @@ export class HeartbeatWriter {
       const batch = this.queue.splice(0, maxBatchRows);
       try {
         const touched = await this.flush(batch.map((waiting) => waiting.row));
-        for (const waiting of batch) waiting.settle(touched.get(waiting.row.node_id) ?? null);
+        for (const waiting of batch)
+          waiting.settle(touched.get(refKey(waiting.row.node_ref)) ?? null);
       } catch (error) {
         const failure = error instanceof Error ? error : new Error(String(error));
         for (const waiting of batch) waiting.settle(failure);
@@ -59,24 +59,38 @@ export class HeartbeatWriter {
     this.writing = false;
   }
 
-  /** Writes one batch, then moves the nodes whose heartbeat changes their status. */
+  /**
+   * Writes one batch, then moves the nodes whose heartbeat changes their status. Returns the
+   * touched nodes by id and by name.
+   */
   private async flush(rows: HeartbeatRow[]): Promise<Map<string, TouchedNode>> {
     const now = this.ctx.clock.now();
     const touched = await recordHeartbeats(this.ctx.db, rows, now);
-    const byId = new Map(touched.map((node) => [node.id, node]));
     const targets = new Map<string, NodeStatus>();
-    for (const row of rows)
-      targets.set(row.node_id, row.status === 'degraded' ? 'degraded' : 'online');
-    for (const node of touched) {
-      const target = targets.get(node.id)!;
-      if (node.maintenance || node.status === target) continue;
-      const moved = await this.ctx.change((tx, emit, changeNow) =>
-        transition(tx, emit, changeNow, node.id, target, true),
-      );
-      if (moved) byId.set(node.id, { ...node, status: moved.status });
+    for (const row of rows) {
+      targets.set(refKey(row.node_ref), row.status === 'degraded' ? 'degraded' : 'online');
     }
-    return byId;
+    const byKey = new Map<string, TouchedNode>();
+    for (const node of touched) {
+      // The newest heartbeat in the batch decides, whichever reference it used.
+      const target = targets.get(node.id) ?? targets.get(node.name) ?? 'online';
+      let current = node;
+      if (!node.maintenance && node.status !== target) {
+        const moved = await this.ctx.change((tx, emit, changeNow) =>
+          transition(tx, emit, changeNow, node.id, target, true),
+        );
+        if (moved) current = { ...node, status: moved.status };
+      }
+      byKey.set(node.id, current);
+      byKey.set(node.name, current);
+    }
+    return byKey;
   }
+}
+
+/** The key a reference has in the touched map: ids in lower case, names as they are. */
+function refKey(ref: string): string {
+  return isUuid(ref) ? ref.toLowerCase() : ref;
 }
 
 export function checkHeartbeat(ctx: RegistryContext, input: HeartbeatInput, prefix = ''): void {
@@ -101,18 +115,17 @@ export async function heartbeat(
   writer: HeartbeatWriter,
   ref: string,
   input: HeartbeatInput,
-): Promise<TouchedNode & { heartbeat_interval_ms: number }> {
+): Promise<TouchedNode> {
   checkHeartbeat(ctx, input);
-  const node = await findNode(ctx.db, ref);
-  const [touched] = node ? await writer.write([{ ...input, node_id: node.id }]) : [null];
-  if (!node || !touched) {
+  const [touched] = await writer.write([{ ...input, node_ref: ref }]);
+  if (!touched) {
     throw new RegistryError(
       'TL_ERR_NODE_NOT_FOUND',
       `node ${JSON.stringify(ref)} not found; a heartbeat never registers a node, ` +
         'so register it with POST /api/thunderlink/nodes',
     );
   }
-  return { ...touched, heartbeat_interval_ms: node.heartbeat_interval_ms };
+  return touched;
 }
 
 /**
@@ -125,16 +138,6 @@ export async function heartbeats(
   items: (HeartbeatInput & { node_id: string })[],
 ): Promise<HeartbeatResult[]> {
   const results: HeartbeatResult[] = items.map((item) => ({ node_id: item.node_id, ok: false }));
-  const names = items.filter((item) => !isUuid(item.node_id)).map((item) => item.node_id);
-  const idsByName = new Map<string, string>();
-  if (names.length > 0) {
-    const rows = await ctx.db.query<{ id: string; name: string }>(
-      'SELECT id, name FROM thunderlink_nodes WHERE name = ANY($1::text[])',
-      [names],
-    );
-    for (const row of rows) idsByName.set(row.name, row.id);
-  }
-
   const accepted: { index: number; row: HeartbeatRow }[] = [];
   items.forEach((item, index) => {
     try {
@@ -144,12 +147,8 @@ export async function heartbeats(
       results[index]!.code = error.code;
       return;
     }
-    const nodeId = isUuid(item.node_id) ? item.node_id.toLowerCase() : idsByName.get(item.node_id);
-    if (nodeId === undefined) {
-      results[index]!.code = 'TL_ERR_NODE_NOT_FOUND';
-      return;
-    }
-    accepted.push({ index, row: { ...item, node_id: nodeId } });
+    const { node_id: ref, ...input } = item;
+    accepted.push({ index, row: { ...input, node_ref: ref } });
   });
 
   const touched = await writer.write(accepted.map((entry) => entry.row));

@@ -21,26 +21,55 @@ export function nodeSize(role: NodeRole, openLinks: number): number {
   return roleSize[role] + Math.min(openLinks, 20) * 0.25;
 }
 
-const graphNodeSelect = `
+/**
+ * Graph nodes for the node ids that `scope` (a subquery) yields. Groups, capabilities and link
+ * counts are aggregated once per table, so the cost grows with the rows read, not with nodes
+ * times links.
+ */
+function graphNodeQuery(scope: string): string {
+  return `
+  WITH scope AS (${scope}),
+  node_groups AS (
+    SELECT m.node_id, array_agg(g.name ORDER BY g.name) AS groups
+    FROM thunderlink_node_group_memberships m
+    JOIN thunderlink_node_groups g ON g.id = m.group_id
+    WHERE m.node_id IN (SELECT id FROM scope)
+    GROUP BY m.node_id
+  ),
+  node_capabilities AS (
+    SELECT c.node_id, jsonb_object_agg(c.capability_key, c.capability_value) AS capabilities
+    FROM thunderlink_node_capabilities c
+    WHERE c.enabled AND c.node_id IN (SELECT id FROM scope)
+    GROUP BY c.node_id
+  ),
+  link_ends AS (
+    SELECT node_id AS end_id, status FROM thunderlink_link_sessions
+    WHERE node_id IN (SELECT id FROM scope)
+    UNION ALL
+    SELECT remote_node_id, status FROM thunderlink_link_sessions
+    WHERE remote_node_id IN (SELECT id FROM scope)
+  ),
+  node_links AS (
+    SELECT end_id,
+           count(*) FILTER (WHERE status IN ('establishing', 'established', 'degraded'))
+             AS open_links,
+           bool_and(status = 'failed') AS all_failed
+    FROM link_ends GROUP BY end_id
+  )
   SELECT n.id, n.name, n.role, n.domain, n.status, n.status_changed_at, n.cluster_type,
          n.flapping, n.maintenance, n.last_cpu_load AS cpu_load,
          n.last_mem_used_mb AS mem_used_mb, n.last_latency_ms AS latency_ms, n.meta,
-         COALESCE((SELECT array_agg(g.name ORDER BY g.name)
-                   FROM thunderlink_node_group_memberships m
-                   JOIN thunderlink_node_groups g ON g.id = m.group_id
-                   WHERE m.node_id = n.id), '{}'::text[]) AS groups,
-         COALESCE((SELECT jsonb_object_agg(c.capability_key, c.capability_value)
-                   FROM thunderlink_node_capabilities c
-                   WHERE c.node_id = n.id AND c.enabled), '{}'::jsonb) AS capabilities,
-         (SELECT count(*) FROM thunderlink_link_sessions l
-          WHERE (l.node_id = n.id OR l.remote_node_id = n.id)
-            AND l.status IN ('establishing', 'established', 'degraded'))::bigint AS open_links,
-         (EXISTS (SELECT 1 FROM thunderlink_link_sessions l
-                  WHERE (l.node_id = n.id OR l.remote_node_id = n.id) AND l.status = 'failed')
-          AND NOT EXISTS (SELECT 1 FROM thunderlink_link_sessions l
-                  WHERE (l.node_id = n.id OR l.remote_node_id = n.id)
-                    AND l.status <> 'failed')) AS isolated
-  FROM thunderlink_nodes n`;
+         COALESCE(g.groups, '{}'::text[]) AS groups,
+         COALESCE(c.capabilities, '{}'::jsonb) AS capabilities,
+         COALESCE(l.open_links, 0)::bigint AS open_links,
+         COALESCE(l.all_failed, false) AS isolated
+  FROM thunderlink_nodes n
+  JOIN scope s ON s.id = n.id
+  LEFT JOIN node_groups g ON g.node_id = n.id
+  LEFT JOIN node_capabilities c ON c.node_id = n.id
+  LEFT JOIN node_links l ON l.end_id = n.id
+  ORDER BY n.name`;
+}
 
 function toGraphNode(row: GraphNodeRow): GraphNode {
   const { open_links: openLinks, ...rest } = row;
@@ -53,10 +82,9 @@ function toGraphNode(row: GraphNodeRow): GraphNode {
 
 export async function graphNodesById(q: Queryable, ids: string[]): Promise<GraphNode[]> {
   if (ids.length === 0) return [];
-  const rows = await q.query<GraphNodeRow>(
-    `${graphNodeSelect} WHERE n.id = ANY($1::uuid[]) ORDER BY n.name`,
-    [ids],
-  );
+  const rows = await q.query<GraphNodeRow>(graphNodeQuery('SELECT unnest($1::uuid[]) AS id'), [
+    ids,
+  ]);
   return rows.map(toGraphNode);
 }
 
@@ -67,16 +95,19 @@ export async function graphNodes(
 ): Promise<GraphNode[]> {
   const conditions: string[] = [];
   const values: unknown[] = [];
-  if (!options.includeOffline) conditions.push(`n.status <> 'offline'`);
+  if (!options.includeOffline) conditions.push(`status <> 'offline'`);
   if (options.groupIds !== undefined) {
     values.push(options.groupIds);
     conditions.push(
-      `n.id IN (SELECT node_id FROM thunderlink_node_group_memberships
-                WHERE group_id = ANY($1::uuid[]))`,
+      `id IN (SELECT node_id FROM thunderlink_node_group_memberships
+              WHERE group_id = ANY($1::uuid[]))`,
     );
   }
   const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
-  const rows = await q.query<GraphNodeRow>(`${graphNodeSelect} ${where} ORDER BY n.name`, values);
+  const rows = await q.query<GraphNodeRow>(
+    graphNodeQuery(`SELECT id FROM thunderlink_nodes ${where}`),
+    values,
+  );
   return rows.map(toGraphNode);
 }
 

@@ -2,23 +2,27 @@
 import type { HeartbeatRecord, NodeStatus, RollupRecord } from '../registry/model.js';
 import type { HeartbeatInput, HeartbeatSummary } from '../registry/operations.js';
 import type { Queryable } from './database.js';
-import { toRecords } from './rows.js';
+import { isUuid, toRecords } from './rows.js';
 
 export interface HeartbeatRow extends HeartbeatInput {
-  node_id: string;
+  /** The node's id or name. */
+  node_ref: string;
 }
 
 export interface TouchedNode {
   id: string;
+  name: string;
   status: NodeStatus;
   maintenance: boolean;
+  heartbeat_interval_ms: number;
 }
 
 /**
- * Records many heartbeats in one statement: it updates each node's last metrics and appends one
- * heartbeat row per input. Heartbeats for unknown node ids are dropped, never create a node, and
- * are absent from the result. Status is left alone: status changes go through the registry so
- * that they write their outbox events.
+ * Records many heartbeats in one statement: it resolves each node reference (id or name), updates
+ * the node's last metrics from its newest heartbeat in the batch, and appends one heartbeat row
+ * per input. Heartbeats for unknown nodes are dropped, never create a node, and are absent from
+ * the result. Status is left alone: status changes go through the registry so that they write
+ * their outbox events.
  */
 export async function recordHeartbeats(
   q: Queryable,
@@ -29,30 +33,36 @@ export async function recordHeartbeats(
   const column = <T>(pick: (row: HeartbeatRow) => T) => heartbeats.map(pick);
   return q.query<TouchedNode>(
     `WITH input AS (
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::float8[], $4::float8[], $5::float8[],
-                            $6::jsonb[], $7::text[])
-         AS t(node_id, status, cpu_load, mem_used_mb, latency_ms, meta, instance_id)
+       SELECT COALESCE(t.id, (SELECT n.id FROM thunderlink_nodes n WHERE n.name = t.name))
+                AS node_id,
+              t.*
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::float8[], $5::float8[], $6::float8[],
+                   $7::jsonb[], $8::text[])
+         WITH ORDINALITY
+         AS t(id, name, status, cpu_load, mem_used_mb, latency_ms, meta, instance_id, position)
      ),
      latest AS (
-       SELECT DISTINCT ON (node_id) * FROM input ORDER BY node_id
+       SELECT DISTINCT ON (node_id) * FROM input WHERE node_id IS NOT NULL
+       ORDER BY node_id, position DESC
      ),
      touched AS (
        UPDATE thunderlink_nodes n
        SET last_cpu_load = l.cpu_load, last_mem_used_mb = l.mem_used_mb,
-           last_latency_ms = l.latency_ms, last_seen_at = $8, last_heartbeat_at = $8,
+           last_latency_ms = l.latency_ms, last_seen_at = $9, last_heartbeat_at = $9,
            instance_id = COALESCE(l.instance_id, n.instance_id)
        FROM latest l WHERE n.id = l.node_id
-       RETURNING n.id, n.status, n.maintenance
+       RETURNING n.id, n.name, n.status, n.maintenance, n.heartbeat_interval_ms
      ),
      appended AS (
        INSERT INTO thunderlink_heartbeats
          (node_id, status, cpu_load, mem_used_mb, latency_ms, meta, inserted_at)
-       SELECT i.node_id, i.status, i.cpu_load, i.mem_used_mb, i.latency_ms, i.meta, $8
+       SELECT i.node_id, i.status, i.cpu_load, i.mem_used_mb, i.latency_ms, i.meta, $9
        FROM input i JOIN touched t ON t.id = i.node_id
      )
-     SELECT id, status, maintenance FROM touched`,
+     SELECT * FROM touched`,
     [
-      column((row) => row.node_id),
+      column((row) => (isUuid(row.node_ref) ? row.node_ref : null)),
+      column((row) => (isUuid(row.node_ref) ? null : row.node_ref)),
       column((row) => row.status ?? 'online'),
       column((row) => row.cpu_load ?? null),
       column((row) => row.mem_used_mb ?? null),
