@@ -8,17 +8,20 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { InvalidParam } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { NodeRecord, NodeRole } from '../registry/model.js';
+import { backoffDelay, defaultBackoffPolicy, retryDelay, type BackoffPolicy } from './backoff.js';
 import {
-  backoffDelay,
-  defaultBackoffPolicy,
-  parseHttpDate,
-  parseRetryAfter,
-  retryDelay,
-  type BackoffPolicy,
-} from './backoff.js';
+  asProblem,
+  isRouteMissing,
+  isSuccess,
+  isTransient,
+  RegistryClient,
+  RegistryResponseError,
+  type Reply,
+} from './client.js';
+import { FailureLog } from './failure-log.js';
 import { readMachineMetrics, type MachineMetrics } from './metrics.js';
 
-const apiPrefix = '/api/thunderlink';
+export { RegistryResponseError };
 
 export interface AgentOptions {
   /** The registry server's base URL without the API prefix, such as `http://127.0.0.1:4000`. */
@@ -86,27 +89,6 @@ export interface AgentEvents {
   stopped: [];
 }
 
-/** An HTTP error response from the registry, with the fields of its problem+json body. */
-export class RegistryResponseError extends Error {
-  readonly status: number;
-  readonly code: string | undefined;
-  readonly detail: string | undefined;
-  readonly invalidParams: InvalidParam[] | undefined;
-
-  constructor(request: string, status: number, body: unknown) {
-    const problem = asProblem(body);
-    const code = problem.code ? ` ${problem.code}` : '';
-    super(
-      `${request} returned ${status}${code}: ${problem.detail ?? problem.title ?? 'no detail'}`,
-    );
-    this.name = 'RegistryResponseError';
-    this.status = status;
-    this.code = problem.code;
-    this.detail = problem.detail;
-    this.invalidParams = problem.invalid_params;
-  }
-}
-
 /** A failure that retrying cannot fix, such as a rejected registration. The agent stops on it. */
 export class AgentFatalError extends Error {
   readonly operation: string;
@@ -131,22 +113,6 @@ class AgentStopped extends Error {}
 /** Thrown when the node or one of its groups disappeared in the middle of registration. */
 class RegistrationLost extends Error {}
 
-interface Problem {
-  title?: string | undefined;
-  detail?: string | undefined;
-  code?: string | undefined;
-  invalid_params?: InvalidParam[] | undefined;
-}
-
-interface Reply {
-  /** Method and path of the request, such as `POST /nodes`, for messages. */
-  request: string;
-  status: number;
-  body: unknown;
-  retryAfterMs: number | undefined;
-  roundTripMs: number;
-}
-
 type RequestBody = object | (() => Promise<object>);
 
 /**
@@ -158,14 +124,12 @@ export class Agent extends EventEmitter<AgentEvents> {
   readonly name: string;
   readonly instanceId: string;
   private readonly options: AgentOptions;
-  private readonly apiUrl: string;
+  private readonly client: RegistryClient;
   private readonly intervalMs: number;
   private readonly linkRetryMs: number;
   private readonly backoff: BackoffPolicy;
-  private readonly fetch: typeof fetch;
   private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   private readonly now: () => number;
-  private readonly wallClock: () => number;
   private readonly readMetrics: () => Promise<MachineMetrics>;
   private readonly failures: FailureLog;
   private readonly abort = new AbortController();
@@ -181,7 +145,14 @@ export class Agent extends EventEmitter<AgentEvents> {
   constructor(options: AgentOptions) {
     super();
     this.options = options;
-    this.apiUrl = apiUrlOf(options.serverUrl);
+    this.now = options.now ?? (() => performance.now());
+    this.client = new RegistryClient({
+      serverUrl: options.serverUrl,
+      token: options.token,
+      fetch: options.fetch ?? ((input, init) => fetch(input, init)),
+      now: this.now,
+      wallClock: options.wallClock ?? Date.now,
+    });
     this.name = options.name ?? os.hostname();
     this.instanceId = options.instanceId ?? randomUUID();
     this.intervalMs = checkInterval(options.intervalMs ?? 5000);
@@ -191,10 +162,7 @@ export class Agent extends EventEmitter<AgentEvents> {
       ...options.backoff,
       random: options.random ?? Math.random,
     };
-    this.fetch = options.fetch ?? ((input, init) => fetch(input, init));
     this.sleep = options.sleep ?? sleepUntilAborted;
-    this.now = options.now ?? (() => performance.now());
-    this.wallClock = options.wallClock ?? Date.now;
     this.readMetrics = options.readMetrics ?? (() => readMachineMetrics());
     this.baseLog = (options.logger ?? silentLogger()).child({ node: this.name });
     this.log = this.baseLog;
@@ -413,10 +381,11 @@ export class Agent extends EventEmitter<AgentEvents> {
   }
 
   private async markDisconnected(nodeId: string): Promise<void> {
-    const signal = AbortSignal.timeout(this.options.stopTimeoutMs ?? 2000);
+    const timeoutMs = this.options.stopTimeoutMs ?? 2000;
     const path = `/nodes/${nodeId}/status`;
+    const body = { status: 'disconnected' };
     try {
-      const reply = await this.exchange('PUT', path, { status: 'disconnected' }, signal);
+      const reply = await this.client.exchange('PUT', path, body, { timeoutMs });
       if (isSuccess(reply.status)) {
         this.log.info({}, 'node marked disconnected');
       } else {
@@ -444,7 +413,10 @@ export class Agent extends EventEmitter<AgentEvents> {
       let reply: Reply | undefined;
       let failure: Error;
       try {
-        reply = await this.exchange(method, path, payload, this.requestSignal());
+        reply = await this.client.exchange(method, path, payload, {
+          timeoutMs: this.options.requestTimeoutMs ?? 10_000,
+          signal: this.abort.signal,
+        });
         if (!isTransient(reply.status)) {
           this.failures.recovered();
           return reply;
@@ -460,43 +432,6 @@ export class Agent extends EventEmitter<AgentEvents> {
       this.emit('retry', { operation, attempt, delay_ms: delayMs, error: failure });
       await this.pause(delayMs);
     }
-  }
-
-  /** Sends one request and reads the whole response. Rejects on network errors and timeouts. */
-  private async exchange(
-    method: string,
-    path: string,
-    body: object | undefined,
-    signal: AbortSignal,
-  ): Promise<Reply> {
-    const request = `${method} ${path}`;
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
-
-    const started = this.now();
-    let response: Response;
-    let text: string;
-    try {
-      const init = { method, headers, signal, body: body && JSON.stringify(body) };
-      response = await this.fetch(this.apiUrl + path, init);
-      text = await response.text();
-    } catch (error) {
-      throw new Error(`${request} failed: ${describeNetworkError(error)}`, { cause: error });
-    }
-    const roundTripMs = this.now() - started;
-
-    // A Retry-After date is measured from the response's Date header where there is one, so that
-    // a skew between this machine's clock and the server's does not change the wait.
-    const wallNow = this.wallClock();
-    const dateMs = parseHttpDate(response.headers.get('date') ?? '', wallNow) ?? wallNow;
-    return {
-      request,
-      status: response.status,
-      body: parseJson(text),
-      retryAfterMs: parseRetryAfter(response.headers.get('retry-after'), dateMs),
-      roundTripMs,
-    };
   }
 
   /** Turns an unexpected response into the AgentFatalError that stops the agent. */
@@ -521,11 +456,6 @@ export class Agent extends EventEmitter<AgentEvents> {
     throw this.fatal(operation, reply);
   }
 
-  private requestSignal(): AbortSignal {
-    const timeout = AbortSignal.timeout(this.options.requestTimeoutMs ?? 10_000);
-    return AbortSignal.any([this.abort.signal, timeout]);
-  }
-
   private async pause(ms: number): Promise<void> {
     if (ms > 0) await this.sleep(ms, this.abort.signal).catch(() => undefined);
     this.throwIfStopped();
@@ -534,50 +464,6 @@ export class Agent extends EventEmitter<AgentEvents> {
   private throwIfStopped(): void {
     if (this.abort.signal.aborted) throw new AgentStopped('the agent was stopped');
   }
-}
-
-/**
- * Logs the first failure of a run of failures of one kind at warn level and the repeats at debug
- * level, so a registry that is down for an hour costs a few log lines, not one per retry.
- */
-class FailureLog {
-  private kind: string | undefined;
-  private count = 0;
-
-  constructor(private readonly logger: () => Logger) {}
-
-  failed(error: Error, fields: Record<string, unknown>): void {
-    const kind = failureKind(error);
-    if (kind === this.kind) {
-      this.count += 1;
-      this.logger().debug({ ...fields, err: error, failures: this.count }, 'request failed again');
-      return;
-    }
-    const previous = this.kind === undefined ? {} : { previous_failures: this.count };
-    this.kind = kind;
-    this.count = 1;
-    this.logger().warn({ ...fields, ...previous, err: error }, 'registry request failed, retrying');
-  }
-
-  recovered(): void {
-    if (this.kind === undefined) return;
-    this.logger().info({ failures: this.count }, 'registry reachable again');
-    this.kind = undefined;
-    this.count = 0;
-  }
-}
-
-function failureKind(error: Error): string {
-  if (error instanceof RegistryResponseError) return `status ${error.status}`;
-  const cause = error.cause as { code?: unknown; cause?: { code?: unknown }; name?: unknown };
-  return String(cause?.cause?.code ?? cause?.code ?? cause?.name ?? error.name);
-}
-
-function describeNetworkError(error: unknown): string {
-  if (error instanceof Error && error.name === 'TimeoutError') return 'the request timed out';
-  const cause = error instanceof Error ? (error.cause as { message?: unknown } | undefined) : {};
-  if (typeof cause?.message === 'string') return cause.message;
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** Returns the next slot of the fixed cadence after `now`, skipping the slots already missed. */
@@ -594,51 +480,6 @@ function fixFor(status: number): string {
   if (status === 404) return 'Check that the server URL points at a Thunderlink registry';
   if (status === 400 || status === 422) return 'Fix the agent options named above';
   return 'Check the agent options and the registry version';
-}
-
-function isSuccess(status: number): boolean {
-  return status >= 200 && status < 300;
-}
-
-function isTransient(status: number): boolean {
-  return status === 408 || status === 429 || status >= 500;
-}
-
-function isRouteMissing(reply: Reply): boolean {
-  return asProblem(reply.body).code === 'TL_ERR_ROUTE_NOT_FOUND';
-}
-
-/** Picks the problem+json fields out of a response body, ignoring any of the wrong type. */
-function asProblem(body: unknown): Problem {
-  if (typeof body !== 'object' || body === null) return {};
-  const fields = body as Record<string, unknown>;
-  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
-  const params = Array.isArray(fields.invalid_params) ? fields.invalid_params : undefined;
-  return {
-    title: text(fields.title),
-    detail: text(fields.detail),
-    code: text(fields.code),
-    invalid_params: params as InvalidParam[] | undefined,
-  };
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return text === '' ? undefined : JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function apiUrlOf(serverUrl: string): string {
-  const url = URL.canParse(serverUrl) ? new URL(serverUrl) : undefined;
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    throw new TypeError(`invalid server URL "${serverUrl}": use http(s)://host:port`);
-  }
-  if (url.username || url.password) {
-    throw new TypeError('the server URL must not contain credentials: pass a token instead');
-  }
-  return url.origin + url.pathname.replace(/\/+$/, '') + apiPrefix;
 }
 
 function checkInterval(intervalMs: number): number {

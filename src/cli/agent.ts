@@ -23,6 +23,24 @@ function parseCapabilities(entries: string[]): Record<string, string> {
   return capabilities;
 }
 
+function checkServerUrl(text: string): void {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError(
+      '--server',
+      `${JSON.stringify(text)} is not a URL, such as http://127.0.0.1:4000`,
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError('--server', `must be an http:// or https:// URL (got ${url.protocol}//)`);
+  }
+  if (url.username || url.password) {
+    throw new ConfigError('--server', 'must not carry a user name or password; use --token');
+  }
+}
+
 export async function runAgent(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -51,14 +69,7 @@ export async function runAgent(args: string[]): Promise<number> {
   if (intervalMs < 100 || intervalMs > 3_600_000) {
     throw new ConfigError('--interval', `must be from 100ms to 1h (got ${values.interval})`);
   }
-  try {
-    new URL(values.server);
-  } catch {
-    throw new ConfigError(
-      '--server',
-      `${JSON.stringify(values.server)} is not a URL, such as http://127.0.0.1:4000`,
-    );
-  }
+  checkServerUrl(values.server);
 
   const logger = createLogger({ level: values['log-level'] });
   const agent = new Agent({

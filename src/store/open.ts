@@ -112,7 +112,9 @@ const heldHere = new Set<string>();
 function acquireLock(dataDir: string) {
   mkdirSync(dataDir, { recursive: true });
   if (heldHere.has(dataDir)) {
-    throw new StoreLockedError(dataDir, { pid: process.pid, started_at: 'now' });
+    throw new Error(
+      `data directory ${dataDir} is already open in this process; close the store that holds it first`,
+    );
   }
   const path = join(dataDir, 'server.lock');
   const holder: LockHolder = { pid: process.pid, started_at: new Date().toISOString() };
