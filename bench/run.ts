@@ -126,7 +126,9 @@ async function measure(label: string, server: Server): Promise<string[]> {
     const heartbeats = names.slice(offset, offset + batchSize).map((node_id) => ({ node_id }));
     await post(`${api}/heartbeats`, { heartbeats });
   }
-  console.log(`${label}: first heartbeats of ${names.length} nodes took ${Math.round(performance.now() - warmUp)} ms`);
+  console.log(
+    `${label}: first heartbeats of ${names.length} nodes took ${Math.round(performance.now() - warmUp)} ms`,
+  );
 
   const single = await load(concurrency, durationMs, async (worker, i) => {
     const name = names[(worker * 7919 + i) % names.length]!;

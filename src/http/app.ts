@@ -10,7 +10,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import type { Logger } from '../log.js';
 import type { Registry } from '../registry/registry.js';
 import type { Database } from '../store/database.js';
-import { registerProblemHandlers } from './problem.js';
+import { rejectNulCharacters } from './nul.js';
+import { registerProblemHandlers, sendProblem, writeRawProblem } from './problem.js';
 import { capabilityRoutes } from './routes/capabilities.js';
 import { graphRoutes } from './routes/graph.js';
 import { groupRoutes } from './routes/groups.js';
@@ -20,6 +21,8 @@ import { nodeRoutes } from './routes/nodes.js';
 import { sharedSchemas } from './schemas.js';
 
 export const apiPrefix = '/api/thunderlink';
+/** Longest path segment routed, in characters. */
+const maxPathSegment = 1024;
 
 export interface AppOptions {
   registry: Registry;
@@ -55,7 +58,29 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: options.bodyLimit ?? 64 * 1024,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    routerOptions: {
+      // Names are up to 253 characters, so a path segment of that length must reach its route.
+      maxParamLength: maxPathSegment,
+      onMaxParamLength: (_path, _request, response) =>
+        writeRawProblem(
+          response,
+          'TL_ERR_URI_TOO_LONG',
+          `a path segment is longer than ${maxPathSegment} characters; no id or name is that long`,
+        ),
+    },
+    frameworkErrors: (error, _request, reply) => {
+      if (error.code === 'FST_ERR_BAD_URL') {
+        return sendProblem(
+          reply,
+          'TL_ERR_VALIDATION',
+          'the URL is not validly percent-encoded; encode reserved characters as %XX',
+        );
+      }
+      return sendProblem(reply, 'TL_ERR_VALIDATION', error.message);
+    },
   });
+  // Only JSON bodies are accepted; without this parser a text/plain body would reach validation.
+  app.removeContentTypeParser('text/plain');
   const validators = createValidators();
   app.setValidatorCompiler(({ schema, httpPart }) =>
     (httpPart === 'body' ? validators.strict : validators.coercing).compile(schema),
@@ -69,6 +94,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (request.body === undefined && ['POST', 'PUT', 'PATCH'].includes(request.method)) {
       request.body = {};
     }
+    rejectNulCharacters(request);
   });
 
   await app.register(fastifySwagger, {

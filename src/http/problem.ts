@@ -1,4 +1,6 @@
 // Turns every error into an application/problem+json response, in this one place.
+import type { ServerResponse } from 'node:http';
+
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 import { type ErrorCode, type InvalidParam, RegistryError, errorCatalog } from '../errors.js';
@@ -15,12 +17,12 @@ interface AjvError {
   params: Record<string, unknown>;
 }
 
-export function sendProblem(
-  reply: FastifyReply,
+/** The body of a problem document for a catalog code. */
+export function problemBody(
   code: ErrorCode,
   detail: string,
   invalidParams?: InvalidParam[],
-): FastifyReply {
+): Record<string, unknown> {
   const { status, title } = errorCatalog[code];
   const body: Record<string, unknown> = {
     type: `https://thunderlink.dev/errors/${code}`,
@@ -30,8 +32,32 @@ export function sendProblem(
     code,
   };
   if (invalidParams && invalidParams.length > 0) body.invalid_params = invalidParams;
+  return body;
+}
+
+/** Writes a problem on a raw response, for the router's errors that come before Fastify's reply. */
+export function writeRawProblem(response: ServerResponse, code: ErrorCode, detail: string): void {
+  const body = JSON.stringify(problemBody(code, detail));
+  response.writeHead(errorCatalog[code].status, {
+    'content-type': problemContentType,
+    'content-length': Buffer.byteLength(body),
+  });
+  response.end(body);
+}
+
+export function sendProblem(
+  reply: FastifyReply,
+  code: ErrorCode,
+  detail: string,
+  invalidParams?: InvalidParam[],
+): FastifyReply {
+  const body = problemBody(code, detail, invalidParams);
   if (code === 'TL_ERR_STORE_UNAVAILABLE') reply.header('retry-after', storeRetryAfterSeconds);
-  return reply.code(status).type(problemContentType).serializer(JSON.stringify).send(body);
+  return reply
+    .code(errorCatalog[code].status)
+    .type(problemContentType)
+    .serializer(JSON.stringify)
+    .send(body);
 }
 
 /** Names a JSON path the way the API's field names read: `meta.zone`, `heartbeats[3].cpu_load`. */
@@ -150,7 +176,7 @@ export function registerProblemHandlers(app: FastifyInstance): void {
         `the body is not valid JSON: ${error.message}`,
       );
     }
-    if (pgErrorCode(error) === '23514' || pgErrorCode(error) === '22P02') {
+    if (['23514', '22P02', '22021', '22P05', '22P04'].includes(pgErrorCode(error) ?? '')) {
       // The registry checks every value before it writes, so reaching here means a check is
       // missing there: report the constraint as invalid input rather than a server error.
       request.log.warn({ err: error }, 'database rejected a value the registry accepted');

@@ -141,6 +141,9 @@ export async function heartbeats(
   const accepted: { index: number; row: HeartbeatRow }[] = [];
   items.forEach((item, index) => {
     try {
+      if (item.node_id.includes('\u0000')) {
+        throw invalid(`heartbeats[${index}].node_id`, 'contains a NUL character (U+0000)');
+      }
       checkHeartbeat(ctx, item, `heartbeats[${index}].`);
     } catch (error) {
       if (!(error instanceof RegistryError)) throw error;

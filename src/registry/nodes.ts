@@ -12,7 +12,13 @@ import type { Emit, RegistryContext } from './context.js';
 import { graphNodeOf, requireGroup, requireNode } from './lookup.js';
 import type { NodeRecord, NodeStatus } from './model.js';
 import type { EnsureNodeInput, NodeDetails, NodeFilter, NodePage } from './operations.js';
-import { checkDomain, checkFiniteRange, checkMeta, checkName } from './validation.js';
+import {
+  checkCapabilityKey,
+  checkDomain,
+  checkFiniteRange,
+  checkMeta,
+  checkName,
+} from './validation.js';
 
 /** Minutes of heartbeats that a node's details summarise. */
 const summaryMinutes = 15;
@@ -127,6 +133,7 @@ export async function getNode(ctx: RegistryContext, ref: string): Promise<NodeDe
 export async function listNodes(ctx: RegistryContext, filter: NodeFilter): Promise<NodePage> {
   const limit = pageSize(ctx, filter.limit);
   if (filter.domain !== undefined) checkDomain('domain', filter.domain);
+  if (filter.capability !== undefined) checkCapabilityKey('capability', filter.capability.key);
   const groupIds =
     filter.group === undefined
       ? undefined

@@ -76,6 +76,12 @@ function visitMeta(
   problems: InvalidParam[],
 ): void {
   if (typeof value === 'string') {
+    if (value.includes('\u0000')) {
+      problems.push({
+        name: path,
+        reason: 'contains a NUL character (U+0000), which cannot be stored',
+      });
+    }
     if (value.length > limits.maxStringLength) {
       problems.push({
         name: path,
@@ -109,6 +115,9 @@ function visitMeta(
     });
   }
   for (const key of keys) {
+    if (key.includes('\u0000')) {
+      problems.push({ name: path, reason: 'has a key with a NUL character (U+0000)' });
+    }
     if (key.length > limits.maxKeyLength) {
       problems.push({
         name: `${path}.${key.slice(0, 40)}…`,

@@ -2,12 +2,12 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 
+import { type LinkStatus, linkStatuses } from '../../registry/model.js';
 import type { Registry } from '../../registry/registry.js';
 import {
   EndLinkBody,
   EstablishLinkBody,
   Link,
-  LinkStatus,
   NodeRef,
   SessionType,
   UpdateLinkBody,
@@ -41,7 +41,9 @@ export function linkRoutes(registry: Registry): FastifyPluginAsyncTypebox {
             {
               node_id: Type.Optional(NodeRef),
               status: Type.Optional(
-                Type.Union([LinkStatus, Type.Literal('open')], {
+                Type.Unsafe<LinkStatus | 'open'>({
+                  type: 'string',
+                  enum: [...linkStatuses, 'open'],
                   description: 'A link status, or open for establishing, established and degraded',
                 }),
               ),

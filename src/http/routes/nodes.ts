@@ -195,6 +195,7 @@ export function nodeRoutes(registry: Registry): FastifyPluginAsyncTypebox {
       '/heartbeats',
       {
         bodyLimit: 1024 * 1024,
+        config: { checksItemsAlone: true },
         schema: {
           summary: 'Record heartbeats for many nodes, with a result per item',
           tags: ['heartbeats'],
