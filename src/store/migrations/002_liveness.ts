@@ -1,0 +1,30 @@
+// Columns and tables for liveness judgement, flapping, mass-failure damping and retention.
+
+export const livenessSchema = `
+-- The times at which liveness saw the node cross its deadline, within the flapping window, and
+-- the last-seen time that the newest crossing belonged to, so one silence counts once.
+ALTER TABLE thunderlink_nodes
+  ADD COLUMN liveness_crossings timestamptz[] NOT NULL DEFAULT '{}',
+  ADD COLUMN crossing_seen_at timestamptz,
+  ADD COLUMN disrupted_group_id uuid
+    REFERENCES thunderlink_node_groups (id) ON DELETE SET NULL;
+CREATE INDEX thunderlink_nodes_disrupted_idx ON thunderlink_nodes (disrupted_group_id)
+  WHERE disrupted_group_id IS NOT NULL;
+
+ALTER TABLE thunderlink_node_groups
+  ADD COLUMN disrupted_since timestamptz,
+  ADD COLUMN disrupted_affected integer;
+
+-- Links that liveness moved to degraded because an end went offline, and that it restores.
+ALTER TABLE thunderlink_link_sessions
+  ADD COLUMN held_by_liveness boolean NOT NULL DEFAULT false;
+
+-- One row: the highest seq that outbox retention has deleted. A reader asking for events after
+-- a smaller seq has missed some and must reload the graph.
+CREATE TABLE thunderlink_outbox_state (
+  singleton boolean PRIMARY KEY DEFAULT true,
+  pruned_through bigint NOT NULL DEFAULT 0,
+  CONSTRAINT thunderlink_outbox_state_singleton CHECK (singleton)
+);
+INSERT INTO thunderlink_outbox_state DEFAULT VALUES;
+`;
