@@ -3,12 +3,16 @@
 import type { Queryable } from './store/database.js';
 
 export interface Clock {
+  /** Registry time. */
   now(): Date;
+  /** Milliseconds from an arbitrary origin that never jump, for measuring elapsed time. */
+  monotonicMs(): number;
 }
 
 /** A clock that moves only when a test moves it. */
 export class FakeClock implements Clock {
   private current: number;
+  private monotonic = 0;
 
   constructor(start: Date | string = '2026-01-01T00:00:00.000Z') {
     this.current = new Date(start).getTime();
@@ -18,10 +22,22 @@ export class FakeClock implements Clock {
     return new Date(this.current);
   }
 
+  monotonicMs(): number {
+    return this.monotonic;
+  }
+
+  /** Lets time pass: registry time and monotonic time move together. */
   advance(milliseconds: number): void {
+    this.current += milliseconds;
+    this.monotonic += milliseconds;
+  }
+
+  /** Moves registry time alone, as when the system clock is stepped. */
+  jump(milliseconds: number): void {
     this.current += milliseconds;
   }
 
+  /** Sets registry time; monotonic time does not move. */
   set(time: Date | string): void {
     this.current = new Date(time).getTime();
   }
@@ -49,6 +65,10 @@ export class DatabaseClock implements Clock {
 
   now(): Date {
     return new Date(this.baseDatabaseMs + (performance.now() - this.baseMonotonicMs));
+  }
+
+  monotonicMs(): number {
+    return performance.now();
   }
 
   async sync(): Promise<void> {

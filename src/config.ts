@@ -2,6 +2,12 @@
 // start with a message that names it.
 import { isIP } from 'node:net';
 
+import {
+  type LivenessSettings,
+  type RetentionSettings,
+  defaultLivenessSettings,
+  defaultRetentionSettings,
+} from './liveness/settings.js';
 import type { StoreConfig } from './store/open.js';
 
 export interface ServerConfig {
@@ -11,6 +17,8 @@ export interface ServerConfig {
   logLevel: string;
   /** Request body limit in bytes for routes without their own. */
   bodyLimit: number;
+  liveness: LivenessSettings;
+  retention: RetentionSettings;
 }
 
 export class ConfigError extends Error {
@@ -92,5 +100,13 @@ export function parseServerConfig(options: ServerOptions, env = process.env): Se
       dataDir: options.dataDir ?? env.THUNDERLINK_DATA_DIR ?? defaultDataDir,
     };
 
-  return Object.freeze({ host, port, store, logLevel, bodyLimit: 64 * 1024 });
+  return Object.freeze({
+    host,
+    port,
+    store,
+    logLevel,
+    bodyLimit: 64 * 1024,
+    liveness: defaultLivenessSettings,
+    retention: defaultRetentionSettings,
+  });
 }

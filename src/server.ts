@@ -6,6 +6,7 @@ import { DatabaseClock } from './clock.js';
 import type { ServerConfig } from './config.js';
 import { buildApp } from './http/app.js';
 import type { Logger } from './log.js';
+import { LivenessSweeper } from './liveness/sweeper.js';
 import { Registry } from './registry/registry.js';
 import { migrate } from './store/migrate.js';
 import { openStore } from './store/open.js';
@@ -62,6 +63,9 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     partitionTimer.unref();
 
     const registry = new Registry(store.db, clock, logger);
+    const sweeper = new LivenessSweeper(registry.context, config.liveness);
+    await sweeper.start();
+    sweeper.run();
     const webRoot = findWebRoot();
     if (!webRoot) logger.warn('the web page is not built; run npm run build to serve it at /');
     const app = await buildApp({
@@ -89,6 +93,7 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
         closing ??= (async () => {
           clearInterval(partitionTimer);
           await app.close();
+          await sweeper.stop();
           clock.stop();
           await store.close();
           logger.info('server stopped');

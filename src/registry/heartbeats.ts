@@ -72,12 +72,14 @@ export class HeartbeatWriter {
     }
     const byKey = new Map<string, TouchedNode>();
     for (const node of touched) {
-      // The newest heartbeat in the batch decides, whichever reference it used.
-      const target = targets.get(node.id) ?? targets.get(node.name) ?? 'online';
+      // The newest heartbeat in the batch decides, whichever reference it used, except that
+      // liveness holds a flapping node degraded until it has been steady for the window.
+      const reported = targets.get(node.id) ?? targets.get(node.name) ?? 'online';
+      const target = node.flapping ? 'degraded' : reported;
       let current = node;
       if (!node.maintenance && node.status !== target) {
         const moved = await this.ctx.change((tx, emit, changeNow) =>
-          transition(tx, emit, changeNow, node.id, target, true),
+          transition(tx, emit, changeNow, node.id, target, { respectMaintenance: true }),
         );
         if (moved) current = { ...node, status: moved.status };
       }

@@ -179,5 +179,6 @@ export const eventNames = [
   'cluster.link.failed',
   'cluster.capability.changed',
   'cluster.group.changed',
+  'cluster.group.disrupted',
 ] as const;
 export type EventName = (typeof eventNames)[number];

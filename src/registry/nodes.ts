@@ -7,6 +7,8 @@ import { listCapabilities } from '../store/capabilities.js';
 import { groupsOfNode, subtreeIds } from '../store/groups.js';
 import { summarizeHeartbeats } from '../store/heartbeats.js';
 import { listLinks, openLinkIds } from '../store/links.js';
+import { graphLinkById } from '../store/graph.js';
+import { holdLinks, releaseLinks } from '../store/liveness.js';
 import * as store from '../store/nodes.js';
 import type { Emit, RegistryContext } from './context.js';
 import { graphNodeOf, requireGroup, requireNode } from './lookup.js';
@@ -58,9 +60,17 @@ function registrationChanges(node: NodeRecord, input: EnsureNodeInput): boolean 
   );
 }
 
+export interface TransitionOptions {
+  /** Leave a node in maintenance as it is. */
+  respectMaintenance: boolean;
+  /** Move the node's open links to degraded when it becomes offline (liveness does this). */
+  holdLinks?: boolean;
+}
+
 /**
  * Moves a node to a status inside a change, emitting status_changed and, when the node becomes
- * online or offline, the matching event. Returns null when the node was already there or, with
+ * online or offline, the matching event. A node that becomes online gets back the links that
+ * liveness held for it. Returns null when the node was already there or, with
  * `respectMaintenance`, is in maintenance.
  */
 export async function transition(
@@ -69,14 +79,23 @@ export async function transition(
   now: Date,
   nodeId: string,
   status: NodeStatus,
-  respectMaintenance: boolean,
+  options: TransitionOptions,
 ): Promise<NodeRecord | null> {
-  const changed = await store.setStatus(tx, nodeId, status, now, respectMaintenance);
+  const changed = await store.setStatus(tx, nodeId, status, now, options.respectMaintenance);
   if (!changed) return null;
   const payload = { node: await graphNodeOf(tx, nodeId), from: changed.from };
   emit('cluster.node.status_changed', payload);
   if (status === 'online') emit('cluster.node.online', payload);
   if (status === 'offline') emit('cluster.node.offline', payload);
+
+  const links =
+    status === 'online'
+      ? await releaseLinks(tx, nodeId, now)
+      : status === 'offline' && options.holdLinks
+        ? await holdLinks(tx, nodeId, now)
+        : [];
+  const linkEvent = status === 'online' ? 'cluster.link.established' : 'cluster.link.updated';
+  for (const id of links) emit(linkEvent, { link: await graphLinkById(tx, id) });
   return changed.node;
 }
 
@@ -87,7 +106,9 @@ export async function markStatus(
 ): Promise<NodeRecord> {
   return ctx.change(async (tx, emit, now) => {
     const node = await requireNode(tx, ref, true);
-    return (await transition(tx, emit, now, node.id, status, false)) ?? node;
+    return (
+      (await transition(tx, emit, now, node.id, status, { respectMaintenance: false })) ?? node
+    );
   });
 }
 

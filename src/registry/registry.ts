@@ -54,7 +54,9 @@ export class Registry {
     if (link) links.checkLinkAttributes(this.context, link);
     return this.context.change(async (tx, emit, now) => {
       const node = await requireNode(tx, ref, true);
-      const moved = await nodes.transition(tx, emit, now, node.id, 'online', true);
+      const moved = await nodes.transition(tx, emit, now, node.id, 'online', {
+        respectMaintenance: true,
+      });
       const { remote_node_id: remote, ...attributes } = link ?? { remote_node_id: undefined };
       const session =
         remote === undefined

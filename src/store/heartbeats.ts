@@ -14,6 +14,7 @@ export interface TouchedNode {
   name: string;
   status: NodeStatus;
   maintenance: boolean;
+  flapping: boolean;
   heartbeat_interval_ms: number;
 }
 
@@ -21,8 +22,8 @@ export interface TouchedNode {
  * Records many heartbeats in one statement: it resolves each node reference (id or name), updates
  * the node's last metrics from its newest heartbeat in the batch, and appends one heartbeat row
  * per input. Heartbeats for unknown nodes are dropped, never create a node, and are absent from
- * the result. Status is left alone: status changes go through the registry so that they write
- * their outbox events.
+ * the result. A node held by a group disruption is released. Status is left alone: status
+ * changes go through the registry so that they write their outbox events.
  */
 export async function recordHeartbeats(
   q: Queryable,
@@ -49,9 +50,9 @@ export async function recordHeartbeats(
        UPDATE thunderlink_nodes n
        SET last_cpu_load = l.cpu_load, last_mem_used_mb = l.mem_used_mb,
            last_latency_ms = l.latency_ms, last_seen_at = $9, last_heartbeat_at = $9,
-           instance_id = COALESCE(l.instance_id, n.instance_id)
+           instance_id = COALESCE(l.instance_id, n.instance_id), disrupted_group_id = NULL
        FROM latest l WHERE n.id = l.node_id
-       RETURNING n.id, n.name, n.status, n.maintenance, n.heartbeat_interval_ms
+       RETURNING n.id, n.name, n.status, n.maintenance, n.flapping, n.heartbeat_interval_ms
      ),
      appended AS (
        INSERT INTO thunderlink_heartbeats

@@ -27,4 +27,13 @@ CREATE TABLE thunderlink_outbox_state (
   CONSTRAINT thunderlink_outbox_state_singleton CHECK (singleton)
 );
 INSERT INTO thunderlink_outbox_state DEFAULT VALUES;
+
+-- One row: the registry time of the newest liveness sweep by any replica, so a starting
+-- replica can tell how long the registry was not judging.
+CREATE TABLE thunderlink_liveness_state (
+  singleton boolean PRIMARY KEY DEFAULT true,
+  last_sweep_at timestamptz,
+  CONSTRAINT thunderlink_liveness_state_singleton CHECK (singleton)
+);
+INSERT INTO thunderlink_liveness_state DEFAULT VALUES;
 `;
