@@ -8,6 +8,7 @@ import { buildApp } from './http/app.js';
 import type { Logger } from './log.js';
 import { LivenessSweeper } from './liveness/sweeper.js';
 import { Registry } from './registry/registry.js';
+import { runRetention } from './registry/retention.js';
 import { migrate } from './store/migrate.js';
 import { openStore } from './store/open.js';
 import { ensureHeartbeatPartitions } from './store/partitions.js';
@@ -66,6 +67,13 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
     const sweeper = new LivenessSweeper(registry.context, config.liveness);
     await sweeper.start();
     sweeper.run();
+    let retentionRun: Promise<unknown> = Promise.resolve();
+    const retentionTimer = setInterval(() => {
+      retentionRun = runRetention(registry.context, config.retention).catch((error: unknown) =>
+        logger.error({ err: error }, 'retention pass failed'),
+      );
+    }, config.retention.retentionIntervalMs);
+    retentionTimer.unref();
     const webRoot = findWebRoot();
     if (!webRoot) logger.warn('the web page is not built; run npm run build to serve it at /');
     const app = await buildApp({
@@ -92,8 +100,10 @@ export async function startServer(config: ServerConfig, logger: Logger): Promise
       close() {
         closing ??= (async () => {
           clearInterval(partitionTimer);
+          clearInterval(retentionTimer);
           await app.close();
           await sweeper.stop();
+          await retentionRun;
           clock.stop();
           await store.close();
           logger.info('server stopped');

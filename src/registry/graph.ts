@@ -3,6 +3,7 @@ import { RegistryError, invalid } from '../errors.js';
 import { graphNodes, openGraphLinks } from '../store/graph.js';
 import { subtreeIds } from '../store/groups.js';
 import { latestSeq, readEvents } from '../store/outbox.js';
+import { readPrunedThrough } from '../store/retention.js';
 import type { RegistryContext } from './context.js';
 import { requireGroup } from './lookup.js';
 import type { Graph } from './model.js';
@@ -47,6 +48,16 @@ export async function readEventPage(
     throw invalid('limit', `must be a whole number from 1 to ${maxEventPage} (got ${limit})`);
   }
   const events = await readEvents(ctx.db, since, limit);
+  // Read after the events: retention deletes events and raises pruned_through in one transaction,
+  // so a page that misses deleted events always reads the raised value here.
+  const prunedThrough = await readPrunedThrough(ctx.db);
+  if (since < prunedThrough) {
+    throw new RegistryError(
+      'TL_ERR_SINCE_EXPIRED',
+      `the events after since=${since} were deleted by retention (through seq ${prunedThrough}); ` +
+        'reload GET /graph and continue from its seq',
+    );
+  }
   if (events.length === 0 && since > 0) {
     const newest = await latestSeq(ctx.db);
     if (since > newest) {

@@ -129,12 +129,27 @@ export async function setMaintenance(
   });
 }
 
-export async function deregisterNode(ctx: RegistryContext, ref: string): Promise<void> {
-  await ctx.change(async (tx, emit) => {
+/**
+ * Deregisters a node with everything that belongs to it. With `onlyIfOfflineSince`, the node is
+ * deregistered only if it is still offline and has been since before that time, checked under
+ * the row lock, and the result says whether it was.
+ */
+export async function deregisterNode(
+  ctx: RegistryContext,
+  ref: string,
+  options: { onlyIfOfflineSince?: Date } = {},
+): Promise<boolean> {
+  return ctx.change(async (tx, emit) => {
     const node = await requireNode(tx, ref, true);
+    const cutoff = options.onlyIfOfflineSince;
+    if (cutoff !== undefined) {
+      const offlineSince = new Date(node.status_changed_at).getTime();
+      if (node.status !== 'offline' || offlineSince > cutoff.getTime()) return false;
+    }
     const links = await openLinkIds(tx, node.id);
     await store.deleteNode(tx, node.id);
     emit('cluster.node.deregistered', { node: { id: node.id, name: node.name }, links });
+    return true;
   });
 }
 

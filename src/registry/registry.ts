@@ -94,8 +94,8 @@ export class Registry {
     return nodes.getNode(this.context, ref);
   }
 
-  deregisterNode(ref: string) {
-    return nodes.deregisterNode(this.context, ref);
+  async deregisterNode(ref: string): Promise<void> {
+    await nodes.deregisterNode(this.context, ref);
   }
 
   establishLink(input: EstablishLinkInput) {
