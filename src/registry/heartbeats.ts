@@ -4,12 +4,12 @@
 // only after its statement has committed.
 import { RegistryError, invalid } from '../errors.js';
 import { type HeartbeatRow, type TouchedNode, recordHeartbeats } from '../store/heartbeats.js';
-import { isUuid } from '../store/rows.js';
+import { isUuid, pgErrorCode } from '../store/rows.js';
 import type { RegistryContext } from './context.js';
 import { heartbeatStatuses, type NodeStatus } from './model.js';
 import { transition } from './nodes.js';
 import type { HeartbeatInput, HeartbeatResult } from './operations.js';
-import { checkFiniteRange, checkMeta } from './validation.js';
+import { checkFiniteRange, checkMeta, unstorableReason } from './validation.js';
 
 /** Largest number of heartbeats written by one statement. */
 const maxBatchRows = 5000;
@@ -48,15 +48,26 @@ export class HeartbeatWriter {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, maxBatchRows);
       try {
-        const touched = await this.flush(batch.map((waiting) => waiting.row));
-        for (const waiting of batch)
-          waiting.settle(touched.get(refKey(waiting.row.node_ref)) ?? null);
+        await this.settleBatch(batch);
       } catch (error) {
-        const failure = error instanceof Error ? error : new Error(String(error));
-        for (const waiting of batch) waiting.settle(failure);
+        if (batch.length > 1 && isDataError(error)) {
+          // One row the database rejected must not fail its neighbours: write each alone.
+          for (const waiting of batch) {
+            await this.settleBatch([waiting]).catch((rowError: unknown) =>
+              waiting.settle(asError(rowError)),
+            );
+          }
+        } else {
+          for (const waiting of batch) waiting.settle(asError(error));
+        }
       }
     }
     this.writing = false;
+  }
+
+  private async settleBatch(batch: Waiting[]): Promise<void> {
+    const touched = await this.flush(batch.map((waiting) => waiting.row));
+    for (const waiting of batch) waiting.settle(touched.get(refKey(waiting.row.node_ref)) ?? null);
   }
 
   /**
@@ -88,6 +99,16 @@ export class HeartbeatWriter {
     }
     return byKey;
   }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** Errors of PostgreSQL classes 22 (data exception) and 23 (integrity constraint violation). */
+function isDataError(error: unknown): boolean {
+  const code = pgErrorCode(error);
+  return code !== undefined && (code.startsWith('22') || code.startsWith('23'));
 }
 
 /** The key a reference has in the touched map: ids in lower case, names as they are. */
@@ -143,13 +164,13 @@ export async function heartbeats(
   const accepted: { index: number; row: HeartbeatRow }[] = [];
   items.forEach((item, index) => {
     try {
-      if (item.node_id.includes('\u0000')) {
-        throw invalid(`heartbeats[${index}].node_id`, 'contains a NUL character (U+0000)');
-      }
+      const unstorable = unstorableReason(item.node_id);
+      if (unstorable !== undefined) throw invalid(`heartbeats[${index}].node_id`, unstorable);
       checkHeartbeat(ctx, item, `heartbeats[${index}].`);
     } catch (error) {
       if (!(error instanceof RegistryError)) throw error;
       results[index]!.code = error.code;
+      results[index]!.detail = error.message;
       return;
     }
     const { node_id: ref, ...input } = item;
@@ -159,8 +180,12 @@ export async function heartbeats(
   const touched = await writer.write(accepted.map((entry) => entry.row));
   accepted.forEach((entry, position) => {
     const result = results[entry.index]!;
-    if (touched[position]) result.ok = true;
-    else result.code = 'TL_ERR_NODE_NOT_FOUND';
+    if (touched[position]) {
+      result.ok = true;
+    } else {
+      result.code = 'TL_ERR_NODE_NOT_FOUND';
+      result.detail = `node ${JSON.stringify(result.node_id)} not found; register it first`;
+    }
   });
   return results;
 }

@@ -96,16 +96,20 @@ export async function establishOrRefresh(
   attributes: LinkAttributes,
 ): Promise<LinkRecord> {
   const [node, remote] = await resolvePair(tx, nodeRef, remoteRef);
-  const existing = await store.findOpenLink(tx, node.id, remote.id);
+  let existing = await store.findOpenLink(tx, node.id, remote.id);
   if (!existing) {
     const link = await store.insertLink(
       tx,
       { ...attributes, node_id: node.id, remote_node_id: remote.id, status: 'established' },
       now,
     );
-    if (!link) throw new RegistryError('TL_ERR_LINK_EXISTS', 'a concurrent request opened it');
-    await emitLink(tx, emit, 'cluster.link.established', link);
-    return link;
+    if (link) {
+      await emitLink(tx, emit, 'cluster.link.established', link);
+      return link;
+    }
+    // A concurrent request opened the link between the lookup and the insert: refresh that one.
+    existing = await store.findOpenLink(tx, node.id, remote.id);
+    if (!existing) throw new RegistryError('TL_ERR_LINK_EXISTS', 'a concurrent request opened it');
   }
   const link = await store.updateLink(
     tx,

@@ -66,6 +66,8 @@ export interface HeartbeatResult {
   node_id: string;
   ok: boolean;
   code?: string;
+  /** Why the item failed, naming the field. */
+  detail?: string;
 }
 
 export interface NodeFilter {

@@ -1,9 +1,12 @@
+import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { FakeClock } from '../clock.js';
 import { RegistryError } from '../errors.js';
 import { silentLogger } from '../log.js';
+import { openPostgres } from '../store/postgres.js';
 import { type TestDatabase, drivers, openTestDatabase } from '../testing/databases.js';
+import { HeartbeatWriter } from './heartbeats.js';
 import { Registry } from './registry.js';
 
 async function expectError(promise: Promise<unknown>, code: string): Promise<RegistryError> {
@@ -205,6 +208,24 @@ describe.each(drivers)('registry on %s', (driver) => {
       expect((await registry.getNode('b')).status).toBe('online');
     });
 
+    it('fails a rejected row alone', async () => {
+      await registry.ensureNode({ name: 'good' });
+      await registry.ensureNode({ name: 'bad' });
+      const writer = new HeartbeatWriter(registry.context);
+      // A status the table's check constraint rejects stands for any row the database refuses.
+      const results = await Promise.allSettled([
+        writer.write([{ node_ref: 'good', cpu_load: 0.1 }]),
+        writer.write([{ node_ref: 'bad', status: 'bogus' as 'online' }]),
+        writer.write([{ node_ref: 'good', cpu_load: 0.2 }]),
+      ]);
+      expect(results.map((result) => result.status)).toEqual([
+        'fulfilled',
+        'rejected',
+        'fulfilled',
+      ]);
+      expect((await registry.heartbeatHistory('good', 60)).heartbeats).toHaveLength(2);
+    });
+
     it('coalesces concurrent heartbeats', async () => {
       const names = Array.from({ length: 50 }, (_, index) => `c${index}`);
       for (const name of names) await registry.ensureNode({ name });
@@ -286,6 +307,31 @@ describe.each(drivers)('registry on %s', (driver) => {
       const graph = await registry.graph();
       expect(graph.nodes.find((node) => node.name === 'a')?.isolated).toBe(true);
       expect(graph.nodes.find((node) => node.name === 'b')?.isolated).toBe(false);
+    });
+
+    it('links both ways at once without conflict', async (context) => {
+      if (driver !== 'postgres' || !database?.url) return context.skip();
+      const lines: string[] = [];
+      const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) });
+      const second = await openPostgres({
+        connectionString: database.url,
+        searchPath: database.schema,
+      });
+      try {
+        const other = new Registry(second, clock, logger);
+        const local = new Registry(database.db, clock, logger);
+        for (let round = 0; round < 5; round += 1) {
+          const [one, two] = await Promise.all([
+            local.markOnline('a', { remote_node_id: 'b' }),
+            other.markOnline('b', { remote_node_id: 'a' }),
+          ]);
+          expect(one.link?.id).toBe(two.link?.id);
+        }
+        expect(await registry.listLinks({ status: 'open' })).toHaveLength(1);
+        expect(lines.filter((line) => line.includes('transaction conflict'))).toEqual([]);
+      } finally {
+        await second.close();
+      }
     });
 
     it('refreshes the open link through markOnline', async () => {

@@ -1,5 +1,5 @@
 // SQL for thunderlink_link_sessions.
-import type { LinkRecord, LinkStatus } from '../registry/model.js';
+import type { LinkRecord, LinkStatus, SessionType } from '../registry/model.js';
 import type { EstablishLinkInput, LinkFilter, UpdateLinkInput } from '../registry/operations.js';
 import type { Queryable } from './database.js';
 import { isUuid, toRecord, toRecords } from './rows.js';
@@ -65,12 +65,20 @@ export async function insertLink(
 export async function updateLink(
   q: Queryable,
   id: string,
-  patch: UpdateLinkInput,
+  patch: UpdateLinkInput & { session_type?: SessionType },
   now: Date,
 ): Promise<LinkRecord> {
   const values: unknown[] = [id, now];
   const assignments = ['last_activity_at = $2', 'updated_at = $2'];
-  for (const column of ['status', 'weight', 'latency_ms', 'bandwidth_mbps', 'meta'] as const) {
+  const columns = [
+    'status',
+    'session_type',
+    'weight',
+    'latency_ms',
+    'bandwidth_mbps',
+    'meta',
+  ] as const;
+  for (const column of columns) {
     if (patch[column] === undefined) continue;
     values.push(column === 'meta' ? JSON.stringify(patch.meta) : patch[column]);
     assignments.push(`${column} = $${values.length}`);

@@ -60,7 +60,7 @@ export async function lockCandidates(
             OR COALESCE(n.last_heartbeat_at, n.inserted_at)
                + n.heartbeat_interval_ms * $2::float8 * interval '1 millisecond' <= $1)
      ORDER BY n.id
-     FOR UPDATE OF n`,
+     FOR NO KEY UPDATE OF n`,
     [now, suspectAfterIntervals],
   );
 }

@@ -23,7 +23,7 @@ export async function findNode(
 ): Promise<NodeRecord | null> {
   const column = isUuid(ref) ? 'id' : 'name';
   const rows = await q.query(
-    `SELECT * FROM thunderlink_nodes WHERE ${column} = $1${lock ? ' FOR UPDATE' : ''}`,
+    `SELECT * FROM thunderlink_nodes WHERE ${column} = $1${lock ? ' FOR NO KEY UPDATE' : ''}`,
     [ref],
   );
   return rows[0] ? toRecord<NodeRecord>(rows[0]) : null;
@@ -85,7 +85,7 @@ export async function setStatus(
   respectMaintenance: boolean,
 ): Promise<{ node: NodeRecord; from: NodeStatus } | null> {
   const rows = await q.query(
-    `WITH previous AS (SELECT id, status FROM thunderlink_nodes WHERE id = $1 FOR UPDATE)
+    `WITH previous AS (SELECT id, status FROM thunderlink_nodes WHERE id = $1 FOR NO KEY UPDATE)
      UPDATE thunderlink_nodes n
      SET status = $2, status_changed_at = $3, updated_at = $3
      FROM previous
