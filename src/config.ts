@@ -2,6 +2,8 @@
 // start with a message that names it.
 import { isIP } from 'node:net';
 
+import { ConfigError } from './config-error.js';
+
 import {
   type LivenessSettings,
   type RetentionSettings,
@@ -21,12 +23,7 @@ export interface ServerConfig {
   retention: RetentionSettings;
 }
 
-export class ConfigError extends Error {
-  constructor(setting: string, message: string) {
-    super(`${setting}: ${message}`);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
 
 export const defaultDataDir = '.thunderlink/data';
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];

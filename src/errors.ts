@@ -20,6 +20,7 @@ export const errorCatalog = {
   TL_ERR_BODY_TOO_LARGE: { status: 413, title: 'Request body too large' },
   TL_ERR_URI_TOO_LONG: { status: 414, title: 'A path segment is too long' },
   TL_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
+  TL_ERR_HEADERS_TOO_LARGE: { status: 431, title: 'Request headers too large' },
   TL_ERR_STORE_UNAVAILABLE: { status: 503, title: 'The store is unavailable' },
   TL_ERR_INTERNAL: { status: 500, title: 'Internal error' },
 } as const;

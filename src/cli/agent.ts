@@ -3,7 +3,9 @@ import { parseArgs } from 'node:util';
 
 import { Agent } from '../agent/agent.js';
 import { ConfigError } from '../config.js';
+import { RegistryError } from '../errors.js';
 import { createLogger } from '../log.js';
+import { checkCapabilityKey, checkName } from '../registry/validation.js';
 import { type NodeRole, nodeRoles } from '../registry/model.js';
 import { parseDuration } from './duration.js';
 import { onShutdownSignal } from './signals.js';
@@ -41,6 +43,27 @@ function checkServerUrl(text: string): void {
   }
 }
 
+/** Checks names and keys here, so a typo stops the agent before it registers anything. */
+function checkNames(
+  name: string | undefined,
+  links: string[],
+  groups: string[],
+  capabilityKeys: string[],
+): void {
+  const check = (setting: string, run: () => void) => {
+    try {
+      run();
+    } catch (error) {
+      if (error instanceof RegistryError) throw new ConfigError(setting, error.message);
+      throw error;
+    }
+  };
+  if (name !== undefined) check('--name', () => checkName('name', name));
+  for (const link of links) check('--link', () => checkName('link', link));
+  for (const group of groups) check('--group', () => checkName('group', group));
+  for (const key of capabilityKeys) check('--capability', () => checkCapabilityKey('key', key));
+}
+
 export async function runAgent(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -70,6 +93,8 @@ export async function runAgent(args: string[]): Promise<number> {
     throw new ConfigError('--interval', `must be from 100ms to 1h (got ${values.interval})`);
   }
   checkServerUrl(values.server);
+  const capabilities = parseCapabilities(values.capability);
+  checkNames(values.name, values.link, values.group, Object.keys(capabilities));
 
   const logger = createLogger({ level: values['log-level'] });
   const agent = new Agent({
@@ -78,7 +103,7 @@ export async function runAgent(args: string[]): Promise<number> {
     role: values.role as NodeRole | undefined,
     intervalMs,
     links: values.link,
-    capabilities: parseCapabilities(values.capability),
+    capabilities,
     groups: values.group,
     token: values.token,
     logger,

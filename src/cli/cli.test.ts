@@ -227,6 +227,18 @@ describe('thunderlink command line', () => {
     expect(stderr).not.toContain('secret');
   });
 
+  it.each([
+    ['--name', 'bad name'],
+    ['--name', '0b3e7c4a-2f1d-4c5e-9a8b-7c6d5e4f3a2b'],
+    ['--link', ''],
+    ['--group', '-lead'],
+    ['--capability', 'bad key=v'],
+  ])('rejects agent %s %j', async (flag, value) => {
+    const { code, stderr } = await runCli('agent', flag, value);
+    expect(code).toBe(2);
+    expect(stderr).toContain(flag);
+  });
+
   it('serves with an agent across restarts', { timeout: 90_000 }, async () => {
     const dataDir = await temporaryDirectory();
     const name = hostname();

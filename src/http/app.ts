@@ -5,13 +5,25 @@ import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 
+import { RegistryError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Registry } from '../registry/registry.js';
 import type { Database } from '../store/database.js';
-import { rejectNulCharacters } from './nul.js';
-import { registerProblemHandlers, sendProblem, writeRawProblem } from './problem.js';
+import { parseJsonBody } from './json-body.js';
+import { rejectUnstorableText } from './unstorable.js';
+import {
+  handleClientError,
+  registerProblemHandlers,
+  sendProblem,
+  writeRawProblem,
+} from './problem.js';
 import { capabilityRoutes } from './routes/capabilities.js';
 import { graphRoutes } from './routes/graph.js';
 import { groupRoutes } from './routes/groups.js';
@@ -68,6 +80,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           `a path segment is longer than ${maxPathSegment} characters; no id or name is that long`,
         ),
     },
+    clientErrorHandler: handleClientError,
     frameworkErrors: (error, _request, reply) => {
       if (error.code === 'FST_ERR_BAD_URL') {
         return sendProblem(
@@ -81,6 +94,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   // Only JSON bodies are accepted; without this parser a text/plain body would reach validation.
   app.removeContentTypeParser('text/plain');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody);
   const validators = createValidators();
   app.setValidatorCompiler(({ schema, httpPart }) =>
     (httpPart === 'body' ? validators.strict : validators.coercing).compile(schema),
@@ -94,7 +109,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (request.body === undefined && ['POST', 'PUT', 'PATCH'].includes(request.method)) {
       request.body = {};
     }
-    rejectNulCharacters(request);
+    rejectUnstorableText(request);
+    rejectUnexpectedQuery(request);
   });
 
   await app.register(fastifySwagger, {
@@ -127,6 +143,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   healthRoutes(app, options.db, createMetrics(options.db));
   await registerWebPage(app, options.webRoot);
   return app;
+}
+
+/** Rejects a query string on routes that take none, as unknown parameters are rejected elsewhere. */
+function rejectUnexpectedQuery(request: FastifyRequest): void {
+  if (request.routeOptions.schema?.querystring !== undefined) return;
+  const names = Object.keys(request.query as object);
+  if (names.length === 0) return;
+  throw new RegistryError(
+    'TL_ERR_VALIDATION',
+    `${names[0]} is not a known query parameter; this route takes none`,
+    { invalidParams: names.map((name) => ({ name, reason: 'is not a known query parameter' })) },
+  );
 }
 
 function logResponses(app: FastifyInstance): void {

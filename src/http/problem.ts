@@ -1,5 +1,6 @@
 // Turns every error into an application/problem+json response, in this one place.
 import type { ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
@@ -128,6 +129,27 @@ function isStoreUnavailable(error: unknown): boolean {
   );
 }
 
+/**
+ * Answers connection-level errors that happen before Fastify has a request, such as headers over
+ * Node.js's size limit, with a problem document, then closes the connection.
+ */
+export function handleClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [code, detail]: [ErrorCode, string] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? ['TL_ERR_HEADERS_TOO_LARGE', 'the request line and headers are over 16 KiB; send less']
+      : ['TL_ERR_VALIDATION', `the request is not valid HTTP: ${error.message}`];
+  const body = JSON.stringify(problemBody(code, detail));
+  socket.end(
+    `HTTP/1.1 ${errorCatalog[code].status} ${errorCatalog[code].title}\r\n` +
+      `Content-Type: ${problemContentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `Connection: close\r\n\r\n${body}`,
+  );
+}
+
 export function registerProblemHandlers(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) =>
     sendProblem(
@@ -161,8 +183,20 @@ export function registerProblemHandlers(app: FastifyInstance): void {
           'TL_ERR_UNSUPPORTED_MEDIA_TYPE',
           `content type ${JSON.stringify(request.headers['content-type'] ?? '')} is not supported; send application/json`,
         );
-      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       case 'FST_ERR_CTP_INVALID_JSON_BODY':
+        if (/prototype/i.test(String((error.cause as Error | undefined)?.message))) {
+          return sendProblem(
+            reply,
+            'TL_ERR_VALIDATION',
+            'the body has a __proto__ or constructor.prototype key, which is not allowed; rename it',
+          );
+        }
+        return sendProblem(
+          reply,
+          'TL_ERR_MALFORMED_JSON',
+          `the body is not valid JSON: ${error.message}`,
+        );
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
         return sendProblem(
           reply,
           'TL_ERR_MALFORMED_JSON',
@@ -175,6 +209,17 @@ export function registerProblemHandlers(app: FastifyInstance): void {
         'TL_ERR_MALFORMED_JSON',
         `the body is not valid JSON: ${error.message}`,
       );
+    }
+    if (pgErrorCode(error) === '23503') {
+      // A row this request refers to was deleted by a concurrent request after it was looked up.
+      const constraint = pgConstraint(error) ?? '';
+      return constraint.includes('group_id')
+        ? sendProblem(
+            reply,
+            'TL_ERR_GROUP_NOT_FOUND',
+            'the group was deleted while this request ran',
+          )
+        : sendProblem(reply, 'TL_ERR_NODE_NOT_FOUND', 'a node was deleted while this request ran');
     }
     if (['23514', '22P02', '22021', '22P05', '22P04'].includes(pgErrorCode(error) ?? '')) {
       // The registry checks every value before it writes, so reaching here means a check is

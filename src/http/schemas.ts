@@ -128,13 +128,25 @@ export const HeartbeatReply = Type.Object({
   heartbeat_interval_ms: Type.Integer(),
 });
 
+export const HeartbeatItem = Type.Object(
+  { node_id: NodeRef, ...heartbeatFields },
+  { additionalProperties: false },
+);
+
 export const HeartbeatBatchBody = Type.Object(
   {
-    heartbeats: Type.Array(
-      Type.Object({ node_id: NodeRef, ...heartbeatFields }, { additionalProperties: false }),
-      { maxItems: 1000 },
-    ),
+    heartbeats: Type.Array(HeartbeatItem, {
+      maxItems: 1000,
+      description:
+        'Each item is checked alone: an invalid item fails in its result, not the request',
+    }),
   },
+  { additionalProperties: false },
+);
+
+/** The shape the batch route enforces on the whole request; items are checked one by one. */
+export const HeartbeatBatchEnvelope = Type.Object(
+  { heartbeats: Type.Array(Type.Unknown(), { maxItems: 1000 }) },
   { additionalProperties: false },
 );
 
@@ -144,6 +156,7 @@ export const HeartbeatBatchReply = Type.Object({
       node_id: Type.String(),
       ok: Type.Boolean(),
       code: Type.Optional(Type.String()),
+      detail: Type.Optional(Type.String({ description: 'Why the item failed' })),
     }),
   ),
 });

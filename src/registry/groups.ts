@@ -1,5 +1,7 @@
 // Group operations: the group tree (create, update, delete, roots, children, whole tree) and
 // its memberships.
+import { isDeepStrictEqual } from 'node:util';
+
 import { RegistryError } from '../errors.js';
 import type { Queryable } from '../store/database.js';
 import * as store from '../store/groups.js';
@@ -81,6 +83,12 @@ export async function updateGroup(
     if (patch.name !== undefined && patch.name !== group.name) {
       if (await store.findGroup(tx, patch.name)) throw nameTaken(patch.name);
     }
+    const unchanged =
+      (patch.name === undefined || patch.name === group.name) &&
+      (patch.group_type === undefined || patch.group_type === group.group_type) &&
+      (parentId === undefined || parentId === group.parent_group_id) &&
+      (patch.meta === undefined || isDeepStrictEqual(patch.meta, group.meta));
+    if (unchanged) return group;
     const updated = await store.updateGroup(
       tx,
       group.id,
@@ -104,7 +112,7 @@ export async function deleteGroup(ctx: RegistryContext, ref: string): Promise<vo
     if (children > 0) {
       throw new RegistryError(
         'TL_ERR_GROUP_HAS_CHILDREN',
-        `group ${group.name} has ${children} child groups; delete or move them first`,
+        `group ${group.name} has ${children} child ${children === 1 ? 'group' : 'groups'}; delete or move them first`,
       );
     }
     const members = await store.countMembers(tx, group.id);

@@ -20,6 +20,7 @@ import {
   checkFiniteRange,
   checkMeta,
   checkName,
+  unstorableReason,
 } from './validation.js';
 
 /** Minutes of heartbeats that a node's details summarise. */
@@ -205,13 +206,8 @@ function encodeCursor(name: string): string {
 function decodeCursor(cursor: string): string {
   try {
     const decoded: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (
-      typeof decoded === 'object' &&
-      decoded !== null &&
-      typeof (decoded as { after?: unknown }).after === 'string'
-    ) {
-      return (decoded as { after: string }).after;
-    }
+    const after = (decoded as { after?: unknown } | null)?.after;
+    if (typeof after === 'string' && unstorableReason(after) === undefined) return after;
   } catch (error) {
     throw new RegistryError('TL_ERR_VALIDATION', 'cursor is not a cursor that this API returned', {
       invalidParams: [

@@ -23,6 +23,17 @@ export const defaultMetaLimits: MetaLimits = {
   maxDepth: 4,
 };
 
+/**
+ * Why a string cannot be stored, or undefined when it can. PostgreSQL rejects the NUL character
+ * (U+0000), and a lone UTF-16 surrogate is not valid Unicode: text would silently store U+FFFD
+ * in its place and jsonb rejects it.
+ */
+export function unstorableReason(text: string): string | undefined {
+  if (text.includes('\u0000')) return 'contains a NUL character (U+0000), which cannot be stored';
+  if (!text.isWellFormed()) return 'contains a lone UTF-16 surrogate, which is not valid Unicode';
+  return undefined;
+}
+
 export function checkName(field: string, name: string): void {
   if (!namePattern.test(name)) {
     throw invalid(
@@ -76,12 +87,8 @@ function visitMeta(
   problems: InvalidParam[],
 ): void {
   if (typeof value === 'string') {
-    if (value.includes('\u0000')) {
-      problems.push({
-        name: path,
-        reason: 'contains a NUL character (U+0000), which cannot be stored',
-      });
-    }
+    const unstorable = unstorableReason(value);
+    if (unstorable !== undefined) problems.push({ name: path, reason: unstorable });
     if (value.length > limits.maxStringLength) {
       problems.push({
         name: path,
@@ -115,9 +122,9 @@ function visitMeta(
     });
   }
   for (const key of keys) {
-    if (key.includes('\u0000')) {
-      problems.push({ name: path, reason: 'has a key with a NUL character (U+0000)' });
-    }
+    const unstorable = unstorableReason(key);
+    if (unstorable !== undefined)
+      problems.push({ name: path, reason: `has a key that ${unstorable}` });
     if (key.length > limits.maxKeyLength) {
       problems.push({
         name: `${path}.${key.slice(0, 40)}…`,

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,6 +68,26 @@ describe('openStore', () => {
     const store = await openStore({ kind: 'pglite', dataDir }, silentLogger());
     expect(JSON.parse(readFileSync(join(dataDir, 'server.lock'), 'utf8')).pid).toBe(process.pid);
     await store.close();
+  });
+
+  it('takes over a lock of an unrelated process', async () => {
+    const dataDir = tempDir();
+    const unrelated = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      writeFileSync(join(dataDir, 'server.lock'), JSON.stringify({ pid: unrelated.pid }));
+      const store = await openStore({ kind: 'pglite', dataDir }, silentLogger());
+      await store.close();
+    } finally {
+      unrelated.kill();
+    }
+  });
+
+  it('rejects a data directory that is a file', async () => {
+    const file = join(tempDir(), 'plain-file');
+    writeFileSync(file, 'not a directory');
+    await expect(openStore({ kind: 'pglite', dataDir: file }, silentLogger())).rejects.toThrow(
+      /^--data-dir: .* is not a directory/,
+    );
   });
 
   it('hides the password in the location', () => {

@@ -1,8 +1,9 @@
 // Opens the store that the configuration names: PostgreSQL when a URL is given, otherwise PGlite
 // in a data directory (guarded by a lock file, because only one process may open it) or in memory.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
+import { ConfigError } from '../config-error.js';
 import type { Logger } from '../log.js';
 import type { Database } from './database.js';
 import { openPglite } from './pglite.js';
@@ -70,9 +71,18 @@ export async function openStore(config: StoreConfig, logger: Logger): Promise<Op
   }
 
   const dataDir = resolve(config.dataDir);
+  if (existsSync(dataDir) && !statSync(dataDir).isDirectory()) {
+    throw new ConfigError('--data-dir', `${dataDir} exists and is not a directory`);
+  }
   const lock = acquireLock(dataDir);
   try {
-    const db = await openPglite(join(dataDir, 'pgdata'));
+    const db = await openPglite(join(dataDir, 'pgdata')).catch((error: unknown) => {
+      throw new Error(
+        `cannot open the PGlite database in ${join(dataDir, 'pgdata')}: ${(error as Error).message}; ` +
+          'if the directory is damaged, restore it from a backup or start with another --data-dir',
+        { cause: error },
+      );
+    });
     return {
       db,
       location: dataDir,
@@ -88,14 +98,25 @@ export async function openStore(config: StoreConfig, logger: Logger): Promise<Op
   }
 }
 
+/**
+ * Whether a lock's pid may still be a Thunderlink process. After a reboot the pid may belong to
+ * an unrelated program, so on Linux a live process whose command line does not run Node.js is
+ * taken as not holding the lock.
+ */
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     // EPERM means the process exists but belongs to another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  let commandLine: string;
+  try {
+    commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return true;
+  }
+  return /node|thunderlink/i.test(commandLine);
 }
 
 function readHolder(path: string): LockHolder | undefined {

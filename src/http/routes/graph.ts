@@ -15,6 +15,11 @@ const pollIntervalMs = 1000;
 
 export function graphRoutes(registry: Registry): FastifyPluginAsyncTypebox {
   return async (app) => {
+    // Long polls end at once when the server closes, instead of holding the stop for up to a
+    // minute.
+    const closing = new AbortController();
+    app.addHook('preClose', async () => closing.abort());
+
     app.get(
       '/graph',
       {
@@ -73,7 +78,7 @@ export function graphRoutes(registry: Registry): FastifyPluginAsyncTypebox {
         const { since = 0, limit = 1000, wait = 0 } = request.query;
         const page = await registry.events(since, limit);
         if (page.events.length > 0 || wait === 0) return page;
-        await waitForEvents(registry, since, wait * 1000, request.raw);
+        await waitForEvents(registry, since, wait * 1000, request.raw, closing.signal);
         return registry.events(since, limit);
       },
     );
@@ -82,13 +87,14 @@ export function graphRoutes(registry: Registry): FastifyPluginAsyncTypebox {
 
 /**
  * Resolves when this process commits an event past `since`, when the outbox shows one written by
- * another process, when `timeoutMs` passes, or when the client goes away.
+ * another process, when `timeoutMs` passes, when the client goes away, or when the server closes.
  */
 function waitForEvents(
   registry: Registry,
   since: number,
   timeoutMs: number,
   request: NodeJS.EventEmitter,
+  closing: AbortSignal,
 ): Promise<void> {
   return new Promise((resolve) => {
     const finish = () => {
@@ -96,8 +102,11 @@ function waitForEvents(
       clearTimeout(timeout);
       clearInterval(poll);
       request.off('close', finish);
+      closing.removeEventListener('abort', finish);
       resolve();
     };
+    if (closing.aborted) return resolve();
+    closing.addEventListener('abort', finish);
     const unsubscribe = registry.onCommitted((seq) => {
       if (seq > since) finish();
     });

@@ -2,6 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 
+import { RegistryError } from '../../errors.js';
 import type { Registry } from '../../registry/registry.js';
 import {
   CreateGroupBody,
@@ -66,7 +67,22 @@ export function groupRoutes(registry: Registry): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const { tree, ...filter } = request.query;
-        if (tree) return { groups: await registry.groupTree() };
+        if (tree) {
+          const combined = Object.keys(filter);
+          if (combined.length > 0) {
+            throw new RegistryError(
+              'TL_ERR_VALIDATION',
+              `tree=true returns every group and cannot be combined with ${combined.join(', ')}`,
+              {
+                invalidParams: combined.map((name) => ({
+                  name,
+                  reason: 'cannot go with tree=true',
+                })),
+              },
+            );
+          }
+          return { groups: await registry.groupTree() };
+        }
         return { groups: await registry.listGroups(filter) };
       },
     );

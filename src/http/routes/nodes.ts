@@ -2,6 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 
+import { RegistryError } from '../../errors.js';
 import type { Registry } from '../../registry/registry.js';
 import {
   ClusterType,
@@ -21,6 +22,7 @@ import {
   StatusBody,
 } from '../schemas.js';
 import { errorResponses } from './common.js';
+import { checkEnvelope, recordBatch } from './heartbeat-batch.js';
 
 const NodeParams = Type.Object({ id: NodeRef });
 
@@ -196,6 +198,9 @@ export function nodeRoutes(registry: Registry): FastifyPluginAsyncTypebox {
       {
         bodyLimit: 1024 * 1024,
         config: { checksItemsAlone: true },
+        // The documented schema describes each item; the request is only checked for its
+        // envelope here, and recordBatch checks each item on its own.
+        validatorCompiler: () => checkEnvelope,
         schema: {
           summary: 'Record heartbeats for many nodes, with a result per item',
           tags: ['heartbeats'],
@@ -203,7 +208,7 @@ export function nodeRoutes(registry: Registry): FastifyPluginAsyncTypebox {
           response: { 200: HeartbeatBatchReply, ...errorResponses },
         },
       },
-      async (request) => ({ results: await registry.heartbeats(request.body.heartbeats) }),
+      async (request) => ({ results: await recordBatch(registry, request.body.heartbeats) }),
     );
 
     app.get(
@@ -236,6 +241,19 @@ export function nodeRoutes(registry: Registry): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const { remote_node_id: remote, ...attributes } = request.body;
+        const linkFields = Object.keys(attributes);
+        if (remote === undefined && linkFields.length > 0) {
+          throw new RegistryError(
+            'TL_ERR_VALIDATION',
+            `${linkFields.join(', ')} describe a link and need remote_node_id`,
+            {
+              invalidParams: linkFields.map((name) => ({
+                name,
+                reason: 'needs remote_node_id, the node at the other end of the link',
+              })),
+            },
+          );
+        }
         return registry.markOnline(
           request.params.id,
           remote === undefined ? undefined : { ...attributes, remote_node_id: remote },
