@@ -3,12 +3,13 @@ import type { GroupRecord, NodeRecord } from '../registry/model.js';
 import type { CreateGroupInput, GroupFilter, UpdateGroupInput } from '../registry/operations.js';
 import type { Queryable } from './database.js';
 import { isUuid, toRecord, toRecords } from './rows.js';
+import { lockSql } from './locks.js';
 
 /** Advisory lock key that serialises changes to the group tree: the bytes of "tlgr". */
 const groupTreeLockKey = 0x746c6772;
 
 export async function lockGroupTree(q: Queryable): Promise<void> {
-  await q.query('SELECT pg_advisory_xact_lock($1)', [groupTreeLockKey]);
+  await q.query(lockSql, [groupTreeLockKey]);
 }
 
 export async function findGroup(q: Queryable, ref: string): Promise<GroupRecord | null> {

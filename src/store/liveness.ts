@@ -2,6 +2,7 @@
 // the bookkeeping columns the sweep writes.
 import type { NodeStatus } from '../registry/model.js';
 import type { Queryable } from './database.js';
+import { tryLockSql } from './locks.js';
 
 /** Advisory lock key that lets one replica sweep at a time: the bytes of "tlsw". */
 const sweepLockKey = 0x746c7377;
@@ -30,10 +31,7 @@ export interface DisruptedGroup {
 
 /** Takes the sweep lock for this transaction, or returns false when another replica holds it. */
 export async function trySweepLock(tx: Queryable): Promise<boolean> {
-  const [row] = await tx.query<{ locked: boolean }>(
-    'SELECT pg_try_advisory_xact_lock($1) AS locked',
-    [sweepLockKey],
-  );
+  const [row] = await tx.query<{ locked: boolean }>(tryLockSql, [sweepLockKey]);
   return row?.locked === true;
 }
 

@@ -2,6 +2,7 @@
 // lock so that replicas starting together apply each migration once.
 import type { Database } from './database.js';
 import { type Migration, migrations as allMigrations } from './migrations/index.js';
+import { lockSql } from './locks.js';
 
 /** Advisory lock key for migrations: the bytes of "tlmg". */
 const migrationLockKey = 0x746c6d67;
@@ -16,7 +17,7 @@ export async function migrate(
   migrations: readonly Migration[] = allMigrations,
 ): Promise<MigrationResult> {
   return db.transaction(async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock($1)', [migrationLockKey]);
+    await tx.query(lockSql, [migrationLockKey]);
     await tx.query(`
       CREATE TABLE IF NOT EXISTS thunderlink_schema_migrations (
         version integer PRIMARY KEY,

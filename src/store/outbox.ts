@@ -2,6 +2,7 @@
 import type { EventName, OutboxEvent } from '../registry/model.js';
 import type { Queryable } from './database.js';
 import { toRecords } from './rows.js';
+import { lockSql } from './locks.js';
 
 /** Advisory lock key that orders outbox writers by commit: the bytes of "tlev". */
 const outboxLockKey = 0x746c6576;
@@ -25,7 +26,7 @@ export async function appendEvents(
   now: Date,
 ): Promise<number[]> {
   if (events.length === 0) return [];
-  await tx.query('SELECT pg_advisory_xact_lock($1)', [outboxLockKey]);
+  await tx.query(lockSql, [outboxLockKey]);
   const rows = await tx.query<{ seq: number }>(
     `INSERT INTO thunderlink_events (seq, name, payload, inserted_at)
      SELECT nextval('thunderlink_events_seq'), e.name, e.payload, $3

@@ -1,6 +1,7 @@
 // Hourly partitions of thunderlink_heartbeats, created ahead of the clock so that new rows never
 // land in the default partition, and so that retention can later drop an hour whole.
 import type { Database } from './database.js';
+import { lockSql } from './locks.js';
 
 const hourMs = 3_600_000;
 /** Advisory lock key for partition maintenance: the bytes of "tlpt". */
@@ -29,7 +30,7 @@ export async function ensureHeartbeatPartitions(
     const end = new Date(start.getTime() + hourMs);
     const name = partitionName(start);
     const outcome = await db.transaction(async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock($1)', [partitionLockKey]);
+      await tx.query(lockSql, [partitionLockKey]);
       const [found] = await tx.query<{ exists: boolean }>(
         'SELECT to_regclass($1) IS NOT NULL AS exists',
         [name],

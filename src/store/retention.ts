@@ -2,6 +2,7 @@
 // outbox events, and finding offline nodes to deregister.
 import type { RetentionSettings } from '../liveness/settings.js';
 import type { Database, Queryable } from './database.js';
+import { lockSql } from './locks.js';
 
 /**
  * Advisory lock key that serialises folding across replicas: the bytes of "tlrt". It is held until
@@ -73,7 +74,7 @@ async function expiredPartitions(q: Queryable, cutoff: Date): Promise<ExpiredPar
 /** Folds and drops one partition. Returns its row count, or null when another replica did it. */
 async function foldPartition(db: Database, partition: ExpiredPartition): Promise<number | null> {
   return db.transaction(async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock($1)', [foldLockKey]);
+    await tx.query(lockSql, [foldLockKey]);
     const [found] = await tx.query<{ exists: boolean }>(
       'SELECT to_regclass($1) IS NOT NULL AS exists',
       [partition.qualified],
@@ -92,7 +93,7 @@ async function foldPartition(db: Database, partition: ExpiredPartition): Promise
 /** Folds the default partition's rows older than `cutoff` and deletes them in one transaction. */
 async function foldDefaultPartition(db: Database, cutoff: Date): Promise<number> {
   return db.transaction(async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock($1)', [foldLockKey]);
+    await tx.query(lockSql, [foldLockKey]);
     const [found] = await tx.query<{ qualified: string | null }>(
       `SELECT CASE WHEN p.partdefid = 0 THEN NULL ELSE p.partdefid::regclass::text END AS qualified
        FROM pg_partitioned_table p WHERE p.partrelid = 'thunderlink_heartbeats'::regclass`,
