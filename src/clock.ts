@@ -45,8 +45,10 @@ export class FakeClock implements Clock {
 
 /**
  * The database server's clock, read once at start and again every `resyncMs`, and extrapolated in
- * between with the process's monotonic timer. A jump of this machine's wall clock therefore does not
- * move registry time, and replicas on one database agree to within a query's round trip.
+ * between with the process's monotonic timer. A jump of this machine's wall clock therefore does
+ * not move registry time. Replicas on one database agree to within a query's round trip, except
+ * for up to `resyncMs` after the database server's own clock is stepped, which the one-interval
+ * grace after a detected jump covers for heartbeat intervals of at least that long.
  */
 export class DatabaseClock implements Clock {
   private baseDatabaseMs = 0;
@@ -55,7 +57,7 @@ export class DatabaseClock implements Clock {
 
   private constructor(private readonly db: Queryable) {}
 
-  static async start(db: Queryable, resyncMs = 30_000): Promise<DatabaseClock> {
+  static async start(db: Queryable, resyncMs = 1000): Promise<DatabaseClock> {
     const clock = new DatabaseClock(db);
     await clock.sync();
     clock.timer = setInterval(() => void clock.sync().catch(() => undefined), resyncMs);

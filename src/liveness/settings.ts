@@ -13,8 +13,10 @@ export interface LivenessSettings {
   flapWindowMs: number;
   /** Fraction of a group's online nodes that, falling silent in one sweep, means a disruption. */
   massFailureFraction: number;
-  /** Smallest number of online members for which a group can be disrupted. */
+  /** Smallest number of members that must fall silent together for a disruption. */
   massFailureMinNodes: number;
+  /** Longest a disruption holds its members before they are judged as usual. */
+  massFailureHoldMs: number;
   /** A difference this large between registry time and elapsed monotonic time is a clock jump. */
   clockJumpThresholdMs: number;
 }
@@ -42,6 +44,7 @@ export const defaultLivenessSettings: LivenessSettings = {
   flapWindowMs: 10 * 60_000,
   massFailureFraction: 0.55,
   massFailureMinNodes: 3,
+  massFailureHoldMs: 10 * 60_000,
   clockJumpThresholdMs: 2000,
 };
 

@@ -5,9 +5,11 @@ import { isDeepStrictEqual } from 'node:util';
 import { RegistryError } from '../errors.js';
 import type { Queryable } from '../store/database.js';
 import * as store from '../store/groups.js';
+import { heldBy, setDisruptionHold } from '../store/liveness.js';
 import type { RegistryContext } from './context.js';
 import { graphNodeOf, requireGroup, requireNode } from './lookup.js';
 import type { GroupRecord } from './model.js';
+import { transitionMany } from './nodes.js';
 import type {
   CreateGroupInput,
   GroupDetails,
@@ -105,7 +107,7 @@ export async function updateGroup(
 }
 
 export async function deleteGroup(ctx: RegistryContext, ref: string): Promise<void> {
-  await ctx.change(async (tx, emit) => {
+  await ctx.change(async (tx, emit, now) => {
     await store.lockGroupTree(tx);
     const group = await requireGroup(tx, ref);
     const children = await store.countChildren(tx, group.id);
@@ -116,6 +118,16 @@ export async function deleteGroup(ctx: RegistryContext, ref: string): Promise<vo
       );
     }
     const members = await store.countMembers(tx, group.id);
+    // Members this group's disruption holds are released, as degraded, for liveness to judge.
+    const held = await heldBy(tx, group.id);
+    await setDisruptionHold(tx, held, null);
+    await transitionMany(
+      tx,
+      emit,
+      now,
+      held.map((id) => ({ id, status: 'degraded' as const })),
+      { respectMaintenance: true },
+    );
     await store.deleteGroup(tx, group.id);
     emit('cluster.group.changed', { group, action: 'deleted', member_count: members });
   });

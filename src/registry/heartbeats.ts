@@ -5,7 +5,7 @@
 import { RegistryError, invalid } from '../errors.js';
 import { type HeartbeatRow, type TouchedNode, recordHeartbeats } from '../store/heartbeats.js';
 import { isUuid, pgErrorCode } from '../store/rows.js';
-import type { RegistryContext } from './context.js';
+import { type RegistryContext, isRetryable } from './context.js';
 import { heartbeatStatuses, type NodeStatus } from './model.js';
 import { transition } from './nodes.js';
 import type { HeartbeatInput, HeartbeatResult } from './operations.js';
@@ -71,12 +71,26 @@ export class HeartbeatWriter {
   }
 
   /**
+   * Runs the batched statement. It is atomic, so after a deadlock or serialization failure
+   * nothing was written and it can run again.
+   */
+  private async record(rows: HeartbeatRow[]): Promise<TouchedNode[]> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await recordHeartbeats(this.ctx.db, rows, this.ctx.clock.now());
+      } catch (error) {
+        if (!isRetryable(error) || attempt >= 3) throw error;
+        this.ctx.logger.warn({ err: error, attempt }, 'heartbeat write conflict, retrying');
+      }
+    }
+  }
+
+  /**
    * Writes one batch, then moves the nodes whose heartbeat changes their status. Returns the
    * touched nodes by id and by name.
    */
   private async flush(rows: HeartbeatRow[]): Promise<Map<string, TouchedNode>> {
-    const now = this.ctx.clock.now();
-    const touched = await recordHeartbeats(this.ctx.db, rows, now);
+    const touched = await this.record(rows);
     const targets = new Map<string, NodeStatus>();
     for (const row of rows) {
       targets.set(refKey(row.node_ref), row.status === 'degraded' ? 'degraded' : 'online');

@@ -265,6 +265,149 @@ describe.each(drivers)('liveness on %s', (driver) => {
     expect(await status('z4')).toBe('offline');
   });
 
+  async function zone(name: string, members: string[]) {
+    await registry.createGroup({ name, group_type: 'zone' });
+    for (const member of members) {
+      await register(member);
+      await registry.addMember(name, member);
+    }
+  }
+
+  async function beat(names: string[]) {
+    for (const name of names) await registry.heartbeat(name, {});
+  }
+
+  async function disruptionEvents(since: number) {
+    return (await registry.events(since)).events
+      .filter((event) => event.name === 'cluster.group.disrupted')
+      .map((event) => event.payload);
+  }
+
+  it('ends a disruption after the hold time', async () => {
+    await zone('zone-b', ['y1', 'y2', 'y3', 'y4', 'y5']);
+    await passTime(10 * interval, () => beat(['y5']));
+    expect(await status('y1')).toBe('disconnected');
+    const since = (await registry.events(0)).next_seq;
+    await passTime(settings.massFailureHoldMs, () => beat(['y5']));
+    expect(await disruptionEvents(since)).toMatchObject([
+      { group: 'zone-b', disrupted: false, affected: 4 },
+    ]);
+    for (const name of ['y1', 'y2', 'y3', 'y4']) expect(await status(name)).toBe('offline');
+    // After the disruption a member that fails alone is judged as usual.
+    await passTime(10 * interval);
+    expect(await status('y5')).toBe('offline');
+  });
+
+  it('needs enough silent members for a disruption', async () => {
+    await zone('trio', ['t1', 't2', 't3']);
+    const since = (await registry.events(0)).next_seq;
+    await passTime(10 * interval, () => beat(['t3']));
+    expect(await disruptionEvents(since)).toEqual([]);
+    expect(await status('t1')).toBe('offline');
+  });
+
+  it('needs more than the fraction silent', async () => {
+    // 11 of 20 is exactly 55%, which is not more than the default fraction.
+    const members = Array.from({ length: 20 }, (_, index) => `f${index}`);
+    await zone('twenty', members);
+    const since = (await registry.events(0)).next_seq;
+    await passTime(3 * interval, () => beat(members.slice(11)));
+    expect(await disruptionEvents(since)).toEqual([]);
+  });
+
+  it('counts members silent across an interval', async () => {
+    const members = ['s1', 's2', 's3', 's4', 's5'];
+    await registry.createGroup({ name: 'spread', group_type: 'zone' });
+    for (const name of members) {
+      await registry.ensureNode({ name, heartbeat_interval_ms: 5 * interval });
+      await registry.addMember('spread', name);
+    }
+    // Each member beats one second after the previous one, then all fall silent.
+    for (const name of members) {
+      await registry.heartbeat(name, {});
+      clock.advance(interval);
+    }
+    const since = (await registry.events(0)).next_seq;
+    await passTime(20 * interval);
+    for (const name of members) expect(await status(name)).toBe('disconnected');
+    await beat(['s1', 's2', 's3']);
+    await passTime(interval, () => beat(['s1', 's2', 's3']));
+    expect(await disruptionEvents(since)).toMatchObject([
+      { group: 'spread', disrupted: true },
+      { group: 'spread', disrupted: false, affected: 2 },
+    ]);
+  });
+
+  it('releases members when their group is deleted', async () => {
+    await zone('doomed', ['d1', 'd2', 'd3']);
+    await passTime(10 * interval);
+    expect(await status('d1')).toBe('disconnected');
+    await registry.deleteGroup('doomed');
+    expect(await status('d1')).toBe('degraded');
+    await sweeper.sweepOnce();
+    expect(await status('d1')).toBe('offline');
+  });
+
+  it('ignores an identical group ending early', async () => {
+    const members = ['i1', 'i2', 'i3', 'i4'];
+    await zone('zone-i', members);
+    await registry.createGroup({ name: 'shard-i', group_type: 'shard' });
+    for (const name of members) await registry.addMember('shard-i', name);
+    const since = (await registry.events(0)).next_seq;
+    await passTime(10 * interval);
+    const events = await disruptionEvents(since);
+    expect(events.filter((event) => event.disrupted === false)).toEqual([]);
+  });
+
+  it('restarts the deadline after maintenance', async () => {
+    await register('serviced');
+    await registry.setMaintenance('serviced', true);
+    await passTime(60 * interval);
+    await registry.setMaintenance('serviced', false);
+    await sweeper.sweepOnce();
+    expect(await status('serviced')).toBe('online');
+    await passTime(3 * interval);
+    expect(await status('serviced')).toBe('degraded');
+  });
+
+  it('bounds silence after a backward jump', async () => {
+    await register('back');
+    clock.advance(interval);
+    await sweeper.sweepOnce();
+    clock.jump(-3_600_000);
+    await sweeper.sweepOnce();
+    await passTime(8 * interval);
+    expect(await status('back')).toBe('offline');
+  });
+
+  it('restores links on a degraded heartbeat', async () => {
+    await register('a');
+    await register('b');
+    const link = await registry.establishLink({ node_id: 'a', remote_node_id: 'b' });
+    await passTime(6 * interval, () => beat(['b']));
+    expect((await registry.getLink(link.id)).status).toBe('degraded');
+    await registry.heartbeat('a', { status: 'degraded' });
+    expect(await status('a')).toBe('degraded');
+    expect((await registry.getLink(link.id)).status).toBe('established');
+  });
+
+  it('keeps a degraded report after flapping', async () => {
+    await register('n1');
+    for (let beatIndex = 0; beatIndex < 5; beatIndex += 1) {
+      clock.advance(2600);
+      await sweeper.sweepOnce();
+      await registry.heartbeat('n1', { status: 'degraded' });
+    }
+    expect((await registry.getNode('n1')).flapping).toBe(true);
+    const since = (await registry.events(0)).next_seq;
+    await passTime(settings.flapWindowMs + 10 * interval, () =>
+      registry.heartbeat('n1', { status: 'degraded' }).then(),
+    );
+    expect((await registry.getNode('n1')).flapping).toBe(false);
+    expect(await status('n1')).toBe('degraded');
+    expect(await eventNames(since)).not.toContain('cluster.node.online');
+  });
+
   it('never revives a deleted node', async () => {
     await register('ghost');
     await registry.deregisterNode('ghost');

@@ -7,7 +7,7 @@ import { listCapabilities } from '../store/capabilities.js';
 import { groupsOfNode, subtreeIds } from '../store/groups.js';
 import { summarizeHeartbeats } from '../store/heartbeats.js';
 import { listLinks, openLinkIds } from '../store/links.js';
-import { graphLinkById } from '../store/graph.js';
+import { graphLinksById, graphNodesById } from '../store/graph.js';
 import { holdLinks, releaseLinks } from '../store/liveness.js';
 import * as store from '../store/nodes.js';
 import type { Emit, RegistryContext } from './context.js';
@@ -69,11 +69,56 @@ export interface TransitionOptions {
 }
 
 /**
- * Moves a node to a status inside a change, emitting status_changed and, when the node becomes
- * online or offline, the matching event. A node that becomes online gets back the links that
- * liveness held for it. Returns null when the node was already there or, with
- * `respectMaintenance`, is in maintenance.
+ * Moves nodes to new statuses inside a change, emitting status_changed for each and, when a node
+ * becomes online or offline, the matching event. A node that comes back (online or degraded) gets
+ * back the links that liveness held for it; with `holdLinks`, a node that becomes offline has its
+ * open links held degraded. Returns the nodes that changed.
  */
+export async function transitionMany(
+  tx: Queryable,
+  emit: Emit,
+  now: Date,
+  changes: { id: string; status: NodeStatus }[],
+  options: TransitionOptions,
+): Promise<{ node: NodeRecord; from: NodeStatus }[]> {
+  const changed = await store.setStatuses(tx, changes, now, options.respectMaintenance);
+  if (changed.length === 0) return [];
+  const graphNodes = new Map(
+    (
+      await graphNodesById(
+        tx,
+        changed.map((entry) => entry.node.id),
+      )
+    ).map((node) => [node.id, node]),
+  );
+  for (const { node, from } of changed) {
+    const payload = { node: graphNodes.get(node.id), from };
+    emit('cluster.node.status_changed', payload);
+    if (node.status === 'online') emit('cluster.node.online', payload);
+    if (node.status === 'offline') emit('cluster.node.offline', payload);
+  }
+
+  const back = changed.filter(({ node }) => node.status === 'online' || node.status === 'degraded');
+  const released = await releaseLinks(
+    tx,
+    back.map(({ node }) => node.id),
+    now,
+  );
+  const gone = options.holdLinks ? changed.filter(({ node }) => node.status === 'offline') : [];
+  const held = await holdLinks(
+    tx,
+    gone.map(({ node }) => node.id),
+    now,
+  );
+  const links = new Map(
+    (await graphLinksById(tx, [...released, ...held])).map((link) => [link.id, link]),
+  );
+  for (const id of released) emit('cluster.link.established', { link: links.get(id) });
+  for (const id of held) emit('cluster.link.updated', { link: links.get(id) });
+  return changed;
+}
+
+/** Moves one node; see transitionMany. Returns null when it did not change. */
 export async function transition(
   tx: Queryable,
   emit: Emit,
@@ -82,22 +127,8 @@ export async function transition(
   status: NodeStatus,
   options: TransitionOptions,
 ): Promise<NodeRecord | null> {
-  const changed = await store.setStatus(tx, nodeId, status, now, options.respectMaintenance);
-  if (!changed) return null;
-  const payload = { node: await graphNodeOf(tx, nodeId), from: changed.from };
-  emit('cluster.node.status_changed', payload);
-  if (status === 'online') emit('cluster.node.online', payload);
-  if (status === 'offline') emit('cluster.node.offline', payload);
-
-  const links =
-    status === 'online'
-      ? await releaseLinks(tx, nodeId, now)
-      : status === 'offline' && options.holdLinks
-        ? await holdLinks(tx, nodeId, now)
-        : [];
-  const linkEvent = status === 'online' ? 'cluster.link.established' : 'cluster.link.updated';
-  for (const id of links) emit(linkEvent, { link: await graphLinkById(tx, id) });
-  return changed.node;
+  const [changed] = await transitionMany(tx, emit, now, [{ id: nodeId, status }], options);
+  return changed?.node ?? null;
 }
 
 export async function markStatus(

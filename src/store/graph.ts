@@ -120,6 +120,16 @@ export async function openGraphLinks(q: Queryable): Promise<GraphLink[]> {
   );
 }
 
+export async function graphLinksById(q: Queryable, ids: string[]): Promise<GraphLink[]> {
+  if (ids.length === 0) return [];
+  return q.query<GraphLink>(
+    `SELECT id, node_id AS source, remote_node_id AS target, weight AS value, session_type,
+            status, latency_ms, bandwidth_mbps
+     FROM thunderlink_link_sessions WHERE id = ANY($1::uuid[]) ORDER BY id`,
+    [ids],
+  );
+}
+
 export async function graphLinkById(q: Queryable, id: string): Promise<GraphLink | null> {
   const rows = await q.query<GraphLink>(
     `SELECT id, node_id AS source, remote_node_id AS target, weight AS value, session_type,

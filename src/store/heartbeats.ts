@@ -46,12 +46,17 @@ export async function recordHeartbeats(
        SELECT DISTINCT ON (node_id) * FROM input WHERE node_id IS NOT NULL
        ORDER BY node_id, position DESC
      ),
+     -- Rows are locked in id order, as the liveness sweep locks them, so the two cannot deadlock.
+     locked AS (
+       SELECT n.id FROM thunderlink_nodes n JOIN latest l ON l.node_id = n.id
+       ORDER BY n.id FOR NO KEY UPDATE OF n
+     ),
      touched AS (
        UPDATE thunderlink_nodes n
        SET last_cpu_load = l.cpu_load, last_mem_used_mb = l.mem_used_mb,
            last_latency_ms = l.latency_ms, last_seen_at = $9, last_heartbeat_at = $9,
            instance_id = COALESCE(l.instance_id, n.instance_id), disrupted_group_id = NULL
-       FROM latest l WHERE n.id = l.node_id
+       FROM latest l WHERE n.id = l.node_id AND n.id IN (SELECT id FROM locked)
        RETURNING n.id, n.name, n.status, n.maintenance, n.flapping, n.heartbeat_interval_ms
      ),
      appended AS (

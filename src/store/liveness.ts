@@ -38,16 +38,18 @@ export async function trySweepLock(tx: Queryable): Promise<boolean> {
 /**
  * Locks and returns the nodes a sweep must look at: those liveness judges (not offline, not in
  * maintenance, not gracefully disconnected) that are past their suspect deadline, are flapping,
- * or are held by a group disruption.
+ * or are held by a group disruption. Silence is counted from `latestBase` at the latest, which
+ * matters for heartbeats stamped before the clock was stepped back.
  */
 export async function lockCandidates(
   tx: Queryable,
   now: Date,
   suspectAfterIntervals: number,
+  latestBase: Date,
 ): Promise<LivenessCandidate[]> {
   return tx.query<LivenessCandidate>(
     `SELECT n.id, n.name, n.status, n.flapping, n.heartbeat_interval_ms AS interval_ms,
-            COALESCE(n.last_heartbeat_at, n.inserted_at) AS base,
+            GREATEST(COALESCE(n.last_heartbeat_at, n.inserted_at), n.liveness_resumed_at) AS base,
             n.liveness_crossings AS crossings, n.crossing_seen_at, n.disrupted_group_id,
             COALESCE((SELECT array_agg(m.group_id) FROM thunderlink_node_group_memberships m
                       WHERE m.node_id = n.id), '{}'::uuid[]) AS group_ids
@@ -55,11 +57,12 @@ export async function lockCandidates(
      WHERE NOT n.maintenance AND n.status <> 'offline'
        AND (n.status <> 'disconnected' OR n.disrupted_group_id IS NOT NULL)
        AND (n.flapping OR n.disrupted_group_id IS NOT NULL
-            OR COALESCE(n.last_heartbeat_at, n.inserted_at)
+            OR LEAST(GREATEST(COALESCE(n.last_heartbeat_at, n.inserted_at), n.liveness_resumed_at),
+                     $3::timestamptz)
                + n.heartbeat_interval_ms * $2::float8 * interval '1 millisecond' <= $1)
      ORDER BY n.id
      FOR NO KEY UPDATE OF n`,
-    [now, suspectAfterIntervals],
+    [now, suspectAfterIntervals, latestBase],
   );
 }
 
@@ -102,6 +105,15 @@ export async function writeCrossings(
   );
 }
 
+/** Ids of the nodes a group's disruption holds. */
+export async function heldBy(tx: Queryable, groupId: string): Promise<string[]> {
+  const rows = await tx.query<{ id: string }>(
+    `SELECT id FROM thunderlink_nodes WHERE disrupted_group_id = $1 AND status = 'disconnected'`,
+    [groupId],
+  );
+  return rows.map((row) => row.id);
+}
+
 export async function setDisruptionHold(
   tx: Queryable,
   nodeIds: string[],
@@ -127,12 +139,15 @@ export async function markGroupDisrupted(
   );
 }
 
-/** Disrupted groups with the number of their members still held disconnected. */
+/** Disrupted groups with the number of their members still held disconnected, by any group. */
 export async function disruptedGroups(tx: Queryable): Promise<DisruptedGroup[]> {
   return tx.query<DisruptedGroup>(
     `SELECT g.id, g.name, g.disrupted_since, g.disrupted_affected,
             (SELECT count(*) FROM thunderlink_nodes n
-             WHERE n.disrupted_group_id = g.id AND n.status = 'disconnected')::bigint AS held
+             WHERE n.status = 'disconnected' AND n.disrupted_group_id IS NOT NULL
+               AND (n.disrupted_group_id = g.id
+                    OR n.id IN (SELECT m.node_id FROM thunderlink_node_group_memberships m
+                                WHERE m.group_id = g.id)))::bigint AS held
      FROM thunderlink_node_groups g WHERE g.disrupted_since IS NOT NULL
      ORDER BY g.name`,
   );
@@ -149,32 +164,34 @@ export async function writeLastSweep(tx: Queryable, now: Date): Promise<void> {
   await tx.query('UPDATE thunderlink_liveness_state SET last_sweep_at = $1', [now]);
 }
 
-/** Moves an offline node's open links to degraded; liveness restores them when it returns. */
-export async function holdLinks(tx: Queryable, nodeId: string, now: Date): Promise<string[]> {
+/** Moves the open links of offline nodes to degraded; liveness restores them when they return. */
+export async function holdLinks(tx: Queryable, nodeIds: string[], now: Date): Promise<string[]> {
+  if (nodeIds.length === 0) return [];
   const rows = await tx.query<{ id: string }>(
     `UPDATE thunderlink_link_sessions
      SET status = 'degraded', held_by_liveness = true, updated_at = $2
-     WHERE (node_id = $1 OR remote_node_id = $1) AND status IN ('establishing', 'established')
+     WHERE (node_id = ANY($1::uuid[]) OR remote_node_id = ANY($1::uuid[]))
+       AND status IN ('establishing', 'established')
      RETURNING id`,
-    [nodeId, now],
+    [nodeIds, now],
   );
   return rows.map((row) => row.id);
 }
 
-/** Restores the held links of a node that came back, unless the other end is still offline. */
-export async function releaseLinks(tx: Queryable, nodeId: string, now: Date): Promise<string[]> {
+/** Restores the held links of nodes that came back, unless the other end is still offline. */
+export async function releaseLinks(tx: Queryable, nodeIds: string[], now: Date): Promise<string[]> {
+  if (nodeIds.length === 0) return [];
   const rows = await tx.query<{ id: string }>(
     `UPDATE thunderlink_link_sessions l
      SET status = 'established', held_by_liveness = false, updated_at = $2,
          last_activity_at = $2, established_at = COALESCE(l.established_at, $2)
-     WHERE (l.node_id = $1 OR l.remote_node_id = $1) AND l.held_by_liveness
-       AND l.status = 'degraded'
+     WHERE (l.node_id = ANY($1::uuid[]) OR l.remote_node_id = ANY($1::uuid[]))
+       AND l.held_by_liveness AND l.status = 'degraded'
        AND NOT EXISTS (SELECT 1 FROM thunderlink_nodes other
-                       WHERE other.id = CASE WHEN l.node_id = $1 THEN l.remote_node_id
-                                             ELSE l.node_id END
+                       WHERE other.id IN (l.node_id, l.remote_node_id)
                          AND other.status = 'offline')
      RETURNING l.id`,
-    [nodeId, now],
+    [nodeIds, now],
   );
   return rows.map((row) => row.id);
 }

@@ -74,29 +74,39 @@ function columnValue(column: string, value: unknown): unknown {
 }
 
 /**
- * Moves a node to `status` unless it is already there or, when `respectMaintenance` is set, in
- * maintenance. The condition makes concurrent callers race safely: only one of them gets the row.
+ * Moves each node to its target status unless it is already there or, when `respectMaintenance`
+ * is set, in maintenance. Rows are locked in id order, so concurrent callers cannot deadlock, and
+ * the condition makes them race safely: each change is made, and returned, once.
  */
-export async function setStatus(
+export async function setStatuses(
   q: Queryable,
-  id: string,
-  status: NodeStatus,
+  changes: { id: string; status: NodeStatus }[],
   now: Date,
   respectMaintenance: boolean,
-): Promise<{ node: NodeRecord; from: NodeStatus } | null> {
+): Promise<{ node: NodeRecord; from: NodeStatus }[]> {
+  if (changes.length === 0) return [];
   const rows = await q.query(
-    `WITH previous AS (SELECT id, status FROM thunderlink_nodes WHERE id = $1 FOR NO KEY UPDATE)
+    `WITH target AS (
+       SELECT * FROM unnest($1::uuid[], $2::text[]) AS t(id, status)
+     ),
+     previous AS (
+       SELECT n.id, n.status FROM thunderlink_nodes n JOIN target t ON t.id = n.id
+       WHERE n.status <> t.status ${respectMaintenance ? 'AND NOT n.maintenance' : ''}
+       ORDER BY n.id
+       FOR NO KEY UPDATE OF n
+     )
      UPDATE thunderlink_nodes n
-     SET status = $2, status_changed_at = $3, updated_at = $3
-     FROM previous
-     WHERE n.id = previous.id AND n.status <> $2 ${respectMaintenance ? 'AND NOT n.maintenance' : ''}
+     SET status = t.status, status_changed_at = $3, updated_at = $3
+     FROM target t, previous
+     WHERE n.id = t.id AND previous.id = n.id AND n.status <> t.status
+       ${respectMaintenance ? 'AND NOT n.maintenance' : ''}
      RETURNING n.*, previous.status AS previous_status`,
-    [id, status, now],
+    [changes.map((change) => change.id), changes.map((change) => change.status), now],
   );
-  const row = rows[0];
-  if (!row) return null;
-  const { previous_status: from, ...node } = row;
-  return { node: toRecord<NodeRecord>(node), from: from as NodeStatus };
+  return rows.map((row) => {
+    const { previous_status: from, ...node } = row;
+    return { node: toRecord<NodeRecord>(node), from: from as NodeStatus };
+  });
 }
 
 export async function setMaintenance(
@@ -106,7 +116,8 @@ export async function setMaintenance(
   now: Date,
 ): Promise<NodeRecord | null> {
   const rows = await q.query(
-    `UPDATE thunderlink_nodes SET maintenance = $2, updated_at = $3
+    `UPDATE thunderlink_nodes SET maintenance = $2, updated_at = $3,
+       liveness_resumed_at = CASE WHEN $2 THEN liveness_resumed_at ELSE $3 END
      WHERE id = $1 AND maintenance <> $2 RETURNING *`,
     [id, enabled, now],
   );

@@ -2,10 +2,13 @@
 
 export const livenessSchema = `
 -- The times at which liveness saw the node cross its deadline, within the flapping window, and
--- the last-seen time that the newest crossing belonged to, so one silence counts once.
+-- the last-seen time that the newest crossing belonged to, so one silence counts once. A node's
+-- silence is counted from its last heartbeat, or from when liveness resumed judging it (the end
+-- of its maintenance) when that is later.
 ALTER TABLE thunderlink_nodes
   ADD COLUMN liveness_crossings timestamptz[] NOT NULL DEFAULT '{}',
   ADD COLUMN crossing_seen_at timestamptz,
+  ADD COLUMN liveness_resumed_at timestamptz,
   ADD COLUMN disrupted_group_id uuid
     REFERENCES thunderlink_node_groups (id) ON DELETE SET NULL;
 CREATE INDEX thunderlink_nodes_disrupted_idx ON thunderlink_nodes (disrupted_group_id)
