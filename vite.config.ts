@@ -9,6 +9,9 @@ export default defineConfig({
     chunkSizeWarningLimit: 2000,
   },
   server: {
-    proxy: { '/api': 'http://127.0.0.1:4000' },
+    proxy: {
+      '/api': 'http://127.0.0.1:4000',
+      '/socket': { target: 'ws://127.0.0.1:4000', ws: true },
+    },
   },
 });

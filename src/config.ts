@@ -21,6 +21,8 @@ export interface ServerConfig {
   bodyLimit: number;
   liveness: LivenessSettings;
   retention: RetentionSettings;
+  /** NATS server to publish every outbox event to, through JetStream; none when unset. */
+  natsUrl?: string;
 }
 
 export { ConfigError };
@@ -35,6 +37,7 @@ export interface ServerOptions {
   memory?: boolean;
   databaseUrl?: string;
   logLevel?: string;
+  natsUrl?: string;
 }
 
 /** Addresses that only this machine can reach. */
@@ -88,6 +91,14 @@ export function parseServerConfig(options: ServerOptions, env = process.env): Se
     throw new ConfigError('LOG_LEVEL', `must be one of ${logLevels.join(', ')} (got ${logLevel})`);
   }
 
+  const natsUrl = options.natsUrl ?? env.NATS_URL;
+  if (natsUrl !== undefined && natsUrl !== '' && !/^(nats|tls):\/\/\S+$/.test(natsUrl)) {
+    throw new ConfigError(
+      options.natsUrl === undefined ? 'NATS_URL' : '--nats-url',
+      `must be a URL such as nats://127.0.0.1:4222 (got ${JSON.stringify(natsUrl)})`,
+    );
+  }
+
   let store: StoreConfig;
   if (databaseUrl) store = { kind: 'postgres', url: databaseUrl };
   else if (options.memory) store = { kind: 'memory' };
@@ -105,5 +116,6 @@ export function parseServerConfig(options: ServerOptions, env = process.env): Se
     bodyLimit: 64 * 1024,
     liveness: defaultLivenessSettings,
     retention: defaultRetentionSettings,
+    natsUrl: natsUrl === '' ? undefined : natsUrl,
   });
 }

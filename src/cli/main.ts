@@ -30,6 +30,7 @@ export const commandHelp: Record<string, string> = {
   --data-dir DIR     PGlite data directory (default ./.thunderlink/data)
   --memory           keep everything in memory; nothing is saved
   --agent            also run an agent that registers this machine
+  --nats-url URL     also publish every event to NATS JetStream (or NATS_URL)
   --log-level LEVEL  fatal, error, warn, info, debug, trace or silent (default info, or LOG_LEVEL)
   DATABASE_URL       use this PostgreSQL server instead of PGlite`,
   agent: `thunderlink agent [options]

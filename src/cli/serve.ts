@@ -14,6 +14,7 @@ export const serveOptions = {
   memory: { type: 'boolean' },
   agent: { type: 'boolean' },
   'log-level': { type: 'string' },
+  'nats-url': { type: 'string' },
 } as const;
 
 export function serverOptionsFrom(values: {
@@ -22,6 +23,7 @@ export function serverOptionsFrom(values: {
   'data-dir'?: string;
   memory?: boolean;
   'log-level'?: string;
+  'nats-url'?: string;
 }): ServerOptions {
   return {
     host: values.host,
@@ -29,6 +31,7 @@ export function serverOptionsFrom(values: {
     dataDir: values['data-dir'],
     memory: values.memory,
     logLevel: values['log-level'],
+    natsUrl: values['nats-url'],
   };
 }
 

@@ -61,15 +61,37 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
         client.release();
       }
     },
-    async listen(channel, onNotify) {
+    async listen(channel, onNotify, onLost) {
       const client = await pool.connect();
       const handler = (message: pg.Notification) => {
         if (message.channel === channel) onNotify(message.payload ?? '');
       };
-      client.on('notification', handler);
-      await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
-      return async () => {
+      let active = true;
+      const detach = () => {
+        active = false;
         client.off('notification', handler);
+        client.off('error', lost);
+      };
+      // A dropped connection emits 'error' on the client; without a listener that would end the
+      // process. The broken client goes back to the pool to be destroyed, and the caller is told.
+      const lost = (error: Error) => {
+        if (!active) return;
+        detach();
+        client.release(error);
+        onLost?.(error);
+      };
+      client.on('error', lost);
+      client.on('notification', handler);
+      try {
+        await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      } catch (error) {
+        detach();
+        client.release(error as Error);
+        throw error;
+      }
+      return async () => {
+        if (!active) return;
+        detach();
         await client.query(`UNLISTEN ${pg.escapeIdentifier(channel)}`).catch(() => undefined);
         client.release();
       };

@@ -113,6 +113,26 @@ describe.each(drivers)('store on %s', (driver) => {
     expect(Number(left[0]?.count)).toBe(0);
   });
 
+  it('reports a dropped listen connection', async (context) => {
+    if (!database || driver !== 'postgres') return context.skip();
+    const channel = `tl_lost_${Date.now()}`;
+    const lost = new Promise<Error>((resolve) => {
+      void db().listen(channel, () => undefined, resolve);
+    });
+    // Wait until the LISTEN statement is visible, then end that backend as a server restart would.
+    for (let attempt = 0; attempt < 100; attempt += 1) {
+      const [row] = await db().query<{ ended: boolean }>(
+        `SELECT bool_or(pg_terminate_backend(pid)) AS ended FROM pg_stat_activity
+         WHERE query = $1`,
+        [`LISTEN "${channel}"`],
+      );
+      if (row?.ended) break;
+    }
+    expect(await lost).toBeInstanceOf(Error);
+    const [alive] = await db().query<{ one: number }>('SELECT 1 AS one');
+    expect(alive?.one).toBe(1);
+  });
+
   it('creates heartbeat partitions ahead', async (context) => {
     if (!database) return context.skip();
     const now = new Date('2030-06-01T10:30:00Z');
