@@ -27,7 +27,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** The built web page: dist/web beside the compiled server, or under dist/ when run from source. */
+/** Finds the built web page: dist/web beside the compiled server, or under dist/ from source. */
 export function findWebRoot(): string | undefined {
   const candidates = ['./web', '../dist/web'].map((path) =>
     fileURLToPath(new URL(path, import.meta.url)),
@@ -37,7 +37,7 @@ export function findWebRoot(): string | undefined {
 
 export async function startServer(config: ServerConfig, logger: Logger): Promise<RunningServer> {
   const store = await openStore(config.store, logger);
-  // Each part that starts pushes how to stop it; stopping runs them newest first, on close and
+  // Each part that starts pushes its stop function. Stopping runs them newest first, on close and
   // when a later part fails to start.
   const stops: (() => Promise<void>)[] = [() => store.close()];
   const stopAll = async () => {

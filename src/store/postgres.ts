@@ -73,7 +73,7 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
         client.off('error', lost);
       };
       // A dropped connection emits 'error' on the client; without a listener that would end the
-      // process. The broken client goes back to the pool to be destroyed, and the caller is told.
+      // process. The broken client goes back to the pool to be destroyed, and onLost is called.
       const lost = (error: Error) => {
         if (!active) return;
         detach();
