@@ -252,7 +252,8 @@ export class Connection {
       return;
     }
     const channel = this.channels.get(topic);
-    if (!channel) {
+    // A message from an earlier join of the topic is stale: it must not act on the current one.
+    if (!channel || (message.joinRef !== null && message.joinRef !== channel.joinRef)) {
       this.reply(null, ref, topic, { ok: false, reason: 'unmatched topic' });
       return;
     }

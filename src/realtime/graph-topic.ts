@@ -187,13 +187,27 @@ function parseJoinParams(params: Record<string, unknown>): JoinParams | string {
     since !== null &&
     !(Number.isSafeInteger(since) && (since as number) >= 0)
   ) {
-    return `since must be a whole number of at least 0 (got ${JSON.stringify(since)})`;
+    return `since must be a whole number of at least 0 (got ${describeValue(since)})`;
   }
   if (includeOffline !== undefined && typeof includeOffline !== 'boolean') {
-    return `include_offline must be true or false (got ${JSON.stringify(includeOffline)})`;
+    return `include_offline must be true or false (got ${describeValue(includeOffline)})`;
   }
   return {
     since: since === undefined || since === null ? undefined : (since as number),
     includeOffline: includeOffline ?? false,
   };
+}
+
+/**
+ * Describes a client's value for an error reply without serialising it: the value may be nested
+ * deeply enough to overflow JSON.stringify, or large enough to make the reply huge.
+ */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') {
+    const shown = value.length > 40 ? `${value.slice(0, 40)}…` : value;
+    return JSON.stringify(shown);
+  }
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object' && value !== null) return 'an object';
+  return String(value);
 }

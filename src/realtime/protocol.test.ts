@@ -104,6 +104,11 @@ describe('upgrade', () => {
     expect(refused.body).toMatch(/vsn 1\.0\.0 is not supported/);
   });
 
+  it('refuses a malformed vsn with 403', async () => {
+    const refused = await rejection(open(socketUrl(server().url, 'vsn=2.0.0x')));
+    expect(refused.status).toBe(403);
+  });
+
   it('answers 404 on other paths', async () => {
     const refused = await rejection(open(socketUrl(server().url, 'vsn=2.0.0', '/socket/other')));
     expect(refused.status).toBe(404);
@@ -196,6 +201,41 @@ describe('messages', () => {
     const [joinRef, , , event, payload] = await inbox.next();
     expect([joinRef, event]).toEqual(['2', 'phx_reply']);
     expect(payload).toMatchObject({ status: 'ok' });
+  });
+
+  it('ignores a leave from an earlier join', async () => {
+    const { ws, frames: inbox } = await connected();
+    ws.send(JSON.stringify(['1', '1', 'thunderlink:graph', 'phx_join', {}]));
+    await inbox.next();
+    ws.send(JSON.stringify(['9', '3', 'thunderlink:graph', 'phx_leave', {}]));
+    expect(await inbox.next()).toEqual([
+      null,
+      '3',
+      'thunderlink:graph',
+      'phx_reply',
+      { status: 'error', response: { reason: 'unmatched topic' } },
+    ]);
+    // The current join still answers.
+    ws.send(JSON.stringify(['1', '4', 'thunderlink:graph', 'phx_leave', {}]));
+    const [joinRef, ref, , event, payload] = await inbox.next();
+    expect([joinRef, ref, event]).toEqual(['1', '4', 'phx_reply']);
+    expect(payload).toEqual({ status: 'ok', response: {} });
+  });
+
+  it('describes a bad since without echoing it', async () => {
+    const { ws, frames: inbox } = await connected();
+    const deep = `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`;
+    ws.send(`["1","1","thunderlink:graph","phx_join",{"since":${deep}}]`);
+    const [, , , , deepReply] = await inbox.next();
+    expect(deepReply).toEqual({
+      status: 'error',
+      response: { reason: 'since must be a whole number of at least 0 (got an object)' },
+    });
+    ws.send(
+      JSON.stringify(['2', '2', 'thunderlink:graph', 'phx_join', { since: 'z'.repeat(60_000) }]),
+    );
+    const [, , , , longReply] = await inbox.next();
+    expect(JSON.stringify(longReply).length).toBeLessThan(200);
   });
 
   it('rejects unknown join parameters', async () => {

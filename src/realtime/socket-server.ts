@@ -143,7 +143,7 @@ export class SocketServer {
           `connect with vsn=${protocolVersion} (Phoenix V2 JSON)`,
       };
     }
-    if (!vsn.startsWith('2.')) {
+    if (!/^2\.\d+\.\d+$/.test(vsn)) {
       return {
         status: 403,
         reason: `vsn ${vsn} is not supported; this server speaks ${protocolVersion}`,
