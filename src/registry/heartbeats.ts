@@ -7,7 +7,7 @@ import { type HeartbeatRow, type TouchedNode, recordHeartbeats } from '../store/
 import { isUuid, pgErrorCode } from '../store/rows.js';
 import { type RegistryContext, isRetryable } from './context.js';
 import { heartbeatStatuses, type NodeStatus } from './model.js';
-import { transition } from './nodes.js';
+import { transitionMany } from './nodes.js';
 import type { HeartbeatInput, HeartbeatResult } from './operations.js';
 import { checkFiniteRange, checkMeta, unstorableReason } from './validation.js';
 
@@ -95,19 +95,27 @@ export class HeartbeatWriter {
     for (const row of rows) {
       targets.set(refKey(row.node_ref), row.status === 'degraded' ? 'degraded' : 'online');
     }
-    const byKey = new Map<string, TouchedNode>();
+    // The newest heartbeat in the batch decides, whichever reference it used, except that
+    // liveness holds a flapping node degraded until it has been steady for the window.
+    const changes: { id: string; status: NodeStatus }[] = [];
     for (const node of touched) {
-      // The newest heartbeat in the batch decides, whichever reference it used, except that
-      // liveness holds a flapping node degraded until it has been steady for the window.
       const reported = targets.get(node.id) ?? targets.get(node.name) ?? 'online';
       const target = node.flapping ? 'degraded' : reported;
-      let current = node;
-      if (!node.maintenance && node.status !== target) {
-        const moved = await this.ctx.change((tx, emit, changeNow) =>
-          transition(tx, emit, changeNow, node.id, target, { respectMaintenance: true }),
-        );
-        if (moved) current = { ...node, status: moved.status };
-      }
+      if (!node.maintenance && node.status !== target)
+        changes.push({ id: node.id, status: target });
+    }
+    // All status changes of a batch share one transaction, so a gateway's devices coming back
+    // together cost one commit rather than one each.
+    const moved =
+      changes.length === 0
+        ? []
+        : await this.ctx.change((tx, emit, now) =>
+            transitionMany(tx, emit, now, changes, { respectMaintenance: true }),
+          );
+    const newStatus = new Map(moved.map(({ node }) => [node.id, node.status]));
+    const byKey = new Map<string, TouchedNode>();
+    for (const node of touched) {
+      const current = { ...node, status: newStatus.get(node.id) ?? node.status };
       byKey.set(node.id, current);
       byKey.set(node.name, current);
     }
