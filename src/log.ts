@@ -1,4 +1,4 @@
-// The process logger: pino, JSON lines on stdout, or nothing in tests unless LOG_LEVEL asks.
+// The process logger: pino, JSON lines on stdout, or nothing in tests unless LOG_LEVEL sets a level.
 import { pino, type Logger } from 'pino';
 
 export type { Logger };

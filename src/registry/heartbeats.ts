@@ -1,7 +1,7 @@
-// The heartbeat path. Heartbeats that arrive while a write is in flight wait and then go to the
-// database together in one statement (group commit), so under load many heartbeats share one
-// round trip and one commit, and a lone heartbeat waits for nothing. A heartbeat is acknowledged
-// only after its statement has committed.
+// The heartbeat path. Heartbeats that arrive while a write is in flight wait, then go to the
+// database together in one statement (group commit). Under load many heartbeats share one round
+// trip and one commit, and a lone heartbeat waits for nothing. A heartbeat is acknowledged only
+// after its statement has committed.
 import { RegistryError, invalid } from '../errors.js';
 import { type HeartbeatRow, type TouchedNode, recordHeartbeats } from '../store/heartbeats.js';
 import { isUuid, pgErrorCode } from '../store/rows.js';

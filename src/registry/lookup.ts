@@ -1,5 +1,5 @@
 // Lookups shared by the registry's operations: a reference to a node or group becomes its row or
-// a not-found error that tells the caller what to do.
+// a not-found error that names the route to create it.
 import { notFound } from '../errors.js';
 import type { Queryable } from '../store/database.js';
 import { findGroup } from '../store/groups.js';

@@ -164,7 +164,7 @@ export async function setMaintenance(
 /**
  * Deregisters a node with everything that belongs to it. With `onlyIfOfflineSince`, the node is
  * deregistered only if it is still offline and has been since before that time, checked under
- * the row lock, and the result says whether it was.
+ * the row lock. Returns whether it was deregistered.
  */
 export async function deregisterNode(
   ctx: RegistryContext,

@@ -1,5 +1,5 @@
 // Checks that the registry applies to every input, whichever door it came through (HTTP, the
-// demo, tests). The HTTP schemas check shapes first; these check the rules a schema cannot say.
+// demo, tests). The HTTP schemas check shapes first; these check the rules a schema cannot express.
 import { RegistryError, invalid, type InvalidParam } from '../errors.js';
 import { isUuid } from '../store/rows.js';
 import type { Meta } from './model.js';
