@@ -1,7 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { parseServerConfig } from '../src/config.js';
@@ -10,6 +12,41 @@ import { type RunningServer, findWebRoot, startServer } from '../src/server.js';
 import { launchBrowser } from '../src/testing/browser.js';
 
 const artifacts = 'test-artifacts';
+
+async function openPage(browser: Browser, url: string): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  await page.goto(url);
+  await page.waitForSelector('#graph canvas');
+  return { page, errors };
+}
+
+async function waitForTotal(page: Page, text: string): Promise<void> {
+  await page.waitForFunction(
+    (expected) => document.getElementById('total')?.textContent === expected,
+    text,
+  );
+}
+
+async function waitForConnection(page: Page, state: string): Promise<void> {
+  await page.waitForFunction(
+    (expected) => document.getElementById('connection')?.dataset.state === expected,
+    state,
+    { timeout: 20_000 },
+  );
+}
+
+function legendCount(page: Page, status: string): Promise<string | null> {
+  return page.locator(`#counts li[data-status="${status}"] span:last-child`).textContent();
+}
+
+async function graphNodeCount(url: string): Promise<number> {
+  const response = await fetch(`${url}/api/thunderlink/graph?include_offline=true`);
+  expect(response.status).toBe(200);
+  const graph = (await response.json()) as { nodes: unknown[] };
+  return graph.nodes.length;
+}
 
 describe('web page', () => {
   let server: RunningServer;
@@ -35,6 +72,8 @@ describe('web page', () => {
     const asset = await fetch(new URL(script!, server.url));
     expect(asset.status).toBe(200);
     expect(asset.headers.get('content-type')).toMatch(/javascript/);
+    // An unread body keeps the connection busy, and the server's close waits for busy connections.
+    await asset.arrayBuffer();
     expect(existsSync(`${findWebRoot()}/index.html`)).toBe(true);
   });
 
@@ -44,21 +83,110 @@ describe('web page', () => {
     await registry.ensureNode({ name: 'first@page', role: 'controller' });
     await registry.heartbeat('first@page', { cpu_load: 0.2, mem_used_mb: 300 });
 
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(error.message));
-    await page.goto(`${server.url}/`);
-    await page.waitForSelector('#graph canvas');
-    await page.waitForFunction(() => document.getElementById('total')?.textContent === '1 node');
+    const { page, errors } = await openPage(browser, `${server.url}/`);
+    await waitForTotal(page, '1 node');
+    await waitForConnection(page, 'live');
+    expect(await page.locator('#connection').textContent()).toBe('live');
 
     // A node registered after the page loaded appears without a reload.
     await registry.ensureNode({ name: 'second@page' });
     await registry.markOnline('second@page', { remote_node_id: 'first@page' });
-    await page.waitForFunction(() => document.getElementById('total')?.textContent === '2 nodes');
+    await waitForTotal(page, '2 nodes');
     await page.screenshot({ path: `${artifacts}/page-two-nodes.png` });
 
+    // A status change moves the node between the legend's counts.
+    const degradedBefore = Number(await legendCount(page, 'degraded'));
+    await registry.markStatus('second@page', 'degraded');
+    await page.waitForFunction(
+      (expected) =>
+        document.querySelector('#counts li[data-status="degraded"] span:last-child')
+          ?.textContent === expected,
+      String(degradedBefore + 1),
+    );
+    expect(await legendCount(page, 'degraded')).toBe(String(degradedBefore + 1));
+    await page.screenshot({ path: `${artifacts}/page-status-change.png` });
+
+    // The page never fell back to polling the graph endpoint.
+    expect(await page.locator('#connection').getAttribute('data-state')).toBe('live');
     expect(errors).toEqual([]);
     expect(await page.locator('#error').isHidden()).toBe(true);
     await page.close();
+  });
+
+  it('polls when the socket cannot connect', async (context) => {
+    if (!browser) return context.skip();
+    const registry = server.registry;
+    await registry.ensureNode({ name: 'polled@page' });
+    const expected = await graphNodeCount(server.url);
+
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    // Every socket the page opens closes at once, as behind a proxy without WebSocket support.
+    await page.routeWebSocket(/\/socket\//, (socket) => socket.close({ code: 1011 }));
+    await page.goto(`${server.url}/`);
+    await page.waitForSelector('#graph canvas');
+
+    await waitForConnection(page, 'offline');
+    await waitForTotal(page, `${expected} nodes`);
+    await page.screenshot({ path: `${artifacts}/page-polling.png` });
+
+    // Polling keeps picking up changes while the socket stays down.
+    await registry.ensureNode({ name: 'polled-later@page' });
+    await waitForTotal(page, `${expected + 1} nodes`);
+    expect(await page.locator('#connection').textContent()).toBe('offline, polling');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('reconnects after a server restart', async (context) => {
+    if (!browser) return context.skip();
+    const dataDir = mkdtempSync(join(tmpdir(), 'thunderlink-page-'));
+    let restarted: RunningServer | undefined;
+    let first: RunningServer | undefined = await startServer(
+      parseServerConfig({ dataDir, port: '0' }, {}),
+      silentLogger(),
+    );
+    try {
+      await first.registry.ensureNode({ name: 'kept@restart', role: 'controller' });
+      await first.registry.ensureNode({ name: 'peer@restart' });
+      await first.registry.markOnline('peer@restart', { remote_node_id: 'kept@restart' });
+      const port = first.port;
+
+      const { page, errors } = await openPage(browser, `${first.url}/`);
+      await waitForTotal(page, '2 nodes');
+      await waitForConnection(page, 'live');
+
+      await first.close();
+      first = undefined;
+      await waitForConnection(page, 'reconnecting');
+      await page.screenshot({ path: `${artifacts}/page-reconnecting.png` });
+
+      restarted = await startServer(
+        parseServerConfig({ dataDir, port: String(port) }, {}),
+        silentLogger(),
+      );
+      // A change made while the page is away reaches it through the rejoin.
+      await restarted.registry.ensureNode({ name: 'late@restart' });
+      await restarted.registry.markStatus('kept@restart', 'degraded');
+
+      await waitForConnection(page, 'live');
+      const expected = await graphNodeCount(restarted.url);
+      expect(expected).toBe(3);
+      await waitForTotal(page, '3 nodes');
+      await page.waitForFunction(
+        () =>
+          document.querySelector('#counts li[data-status="degraded"] span:last-child')
+            ?.textContent === '1',
+      );
+      await page.screenshot({ path: `${artifacts}/page-after-restart.png` });
+
+      expect(errors).toEqual([]);
+      await page.close();
+    } finally {
+      await first?.close();
+      await restarted?.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,22 +1,37 @@
-// The Thunderlink topology page: draws the registry's graph in 3D and keeps it current by
-// polling the graph endpoint, changing the drawn objects in place so the layout stays still.
+// The Thunderlink topology page: draws the registry's graph in 3D and keeps it current through
+// the realtime stream, changing the drawn objects in place so the layout stays still. While the
+// stream cannot connect, the page polls the graph endpoint instead.
 import ForceGraph3D, { type ForceGraph3DInstance } from '3d-force-graph';
 
 import { nodeStatuses, type Graph, type NodeStatus } from '../../src/registry/model.js';
+import { applyPush, createLiveState, type LiveState } from './live.js';
 import {
   createGraphState,
   endpointId,
   escapeHtml,
-  mergeGraph,
+  graphArrays,
   readGraph,
+  type Changes,
   type GraphState,
   type ViewLink,
   type ViewNode,
 } from './merge.js';
+import { connectGraphStream, socketUrl, type ConnectionState } from './stream.js';
 
 type ForceGraph = ForceGraph3DInstance<ViewNode, ViewLink>;
 
 const POLL_INTERVAL_MS = 2000;
+
+// The phoenix client retries every 5 s at most, so this lets it try a few times before the
+// page falls back to polling.
+const OFFLINE_AFTER_MS = 8000;
+
+const CONNECTION_TEXT: Record<ConnectionState, string> = {
+  connecting: 'connecting…',
+  live: 'live',
+  reconnecting: 'reconnecting…',
+  offline: 'offline, polling',
+};
 
 // A request that hangs would stall polling, because the next poll waits for this one.
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -40,6 +55,7 @@ const DEFAULT_LINK_COLOR = '#7f8fa6';
 const UNREACHABLE_MESSAGE = 'registry unreachable, retrying';
 
 interface StatusBar {
+  connection: HTMLElement;
   counts: Map<string, HTMLElement>;
   total: HTMLElement;
   refreshed: HTMLTimeElement;
@@ -49,30 +65,54 @@ interface StatusBar {
 function main(): void {
   const statusBar = createStatusBar();
   const state = createGraphState();
+  const live = createLiveState(state);
   const graph = createGraph(requireElement('graph', HTMLElement), state);
 
-  startPolling(graphUrl(), statusBar, (incoming) => {
-    const result = mergeGraph(state, incoming);
-    if (graph && result.structureChanged) {
-      graph.graphData({ nodes: result.nodes, links: result.links });
-    } else if (graph && result.attributesChanged) {
+  const render = (changes: Changes) => {
+    if (graph && changes.structureChanged) {
+      graph.graphData(graphArrays(state));
+    } else if (graph && changes.attributesChanged) {
       restyle(graph);
     }
-    showCounts(statusBar, result.nodes);
+    showCounts(statusBar, [...state.nodes.values()]);
+    showRefreshed(statusBar, new Date());
+  };
+
+  const poller = createPoller(graphUrl(), statusBar, (incoming) =>
+    applyPolled(live, incoming, render),
+  );
+
+  connectGraphStream(live, {
+    url: socketUrl(document.baseURI),
+    offlineAfterMs: OFFLINE_AFTER_MS,
+    onChanges: render,
+    onState: (connection) => {
+      showConnection(statusBar, connection);
+      if (connection === 'offline') {
+        console.warn('graph stream unreachable, polling the graph endpoint instead');
+        poller.start();
+      } else if (connection === 'live') {
+        poller.stop();
+      }
+    },
   });
 }
 
 /**
- * Returns the graph URL, relative to the page so the page also works behind a path prefix.
- * Offline nodes are included unless the page's own query sets `include_offline=false`,
- * and a `group` in the page's query is passed on.
+ * Applies a polled graph as the stream applies a `topology_update`, so its `seq` becomes the
+ * position the stream resumes from. A poll that finishes after the stream already moved past
+ * its `seq` is dropped.
  */
+function applyPolled(live: LiveState, incoming: Graph, render: (changes: Changes) => void): void {
+  if (live.seq !== undefined && incoming.seq < live.seq) return;
+  render(applyPush(live, { event: 'topology_update', payload: incoming }));
+}
+
+/** Returns the graph URL, relative to the page so the page also works behind a path prefix. */
 function graphUrl(): URL {
+  // The stream joins with `include_offline: true`, so the fallback requests the same graph.
   const url = new URL('api/thunderlink/graph', document.baseURI);
-  const page = new URLSearchParams(window.location.search);
-  url.searchParams.set('include_offline', page.get('include_offline') ?? 'true');
-  const group = page.get('group');
-  if (group) url.searchParams.set('group', group);
+  url.searchParams.set('include_offline', 'true');
   return url;
 }
 
@@ -195,13 +235,19 @@ function formatNumber(value: unknown, digits: number, unit: string): string {
 }
 
 /**
- * Polls the graph every POLL_INTERVAL_MS, sending the last ETag so an unchanged graph costs
- * a 304. A poll starts only after the previous one finished, and none run while the page is
- * hidden. The ETag is kept only after `apply` succeeds, so a failed update is fetched again.
+ * Creates a poller that, once started, fetches the graph every POLL_INTERVAL_MS, sending the
+ * last ETag so an unchanged graph costs a 304. A poll starts only after the previous one
+ * finished, and none run while the page is hidden or after `stop()`. The ETag is kept only
+ * after `apply` succeeds, so a failed update is fetched again.
  */
-function startPolling(url: URL, statusBar: StatusBar, apply: (graph: Graph) => void): void {
+function createPoller(
+  url: URL,
+  statusBar: StatusBar,
+  apply: (graph: Graph) => void,
+): { start(): void; stop(): void } {
   let etag: string | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let active = false;
   let polling = false;
   let failures = 0;
 
@@ -272,13 +318,13 @@ function startPolling(url: URL, statusBar: StatusBar, apply: (graph: Graph) => v
 
   const run = async () => {
     clearTimeout(timer);
-    if (polling) return;
+    if (polling || !active) return;
     polling = true;
     try {
       if (!document.hidden) await poll();
     } finally {
       polling = false;
-      timer = setTimeout(() => void run(), POLL_INTERVAL_MS);
+      if (active) timer = setTimeout(() => void run(), POLL_INTERVAL_MS);
     }
   };
 
@@ -286,7 +332,22 @@ function startPolling(url: URL, statusBar: StatusBar, apply: (graph: Graph) => v
   document.addEventListener('visibilitychange', () => {
     if (!document.hidden) void run();
   });
-  void run();
+
+  return {
+    start() {
+      if (active) return;
+      active = true;
+      void run();
+    },
+    stop() {
+      active = false;
+      clearTimeout(timer);
+      // The stream changes the graph after the last poll, so the next outage starts with a full fetch.
+      etag = undefined;
+      if (failures > 0) statusBar.error.hidden = true;
+      failures = 0;
+    },
+  };
 }
 
 function createStatusBar(): StatusBar {
@@ -295,6 +356,7 @@ function createStatusBar(): StatusBar {
 
   for (const status of nodeStatuses) {
     const item = document.createElement('li');
+    item.dataset.status = status;
     const swatch = document.createElement('span');
     swatch.className = 'swatch';
     swatch.style.background = STATUS_COLORS[status];
@@ -306,6 +368,7 @@ function createStatusBar(): StatusBar {
   }
 
   return {
+    connection: requireElement('connection', HTMLElement),
     counts,
     total: requireElement('total', HTMLElement),
     refreshed: requireElement('refreshed', HTMLTimeElement),
@@ -323,6 +386,11 @@ function showCounts(statusBar: StatusBar, nodes: readonly ViewNode[]): void {
   const total = nodes.length;
   statusBar.total.textContent =
     total === 0 ? 'no nodes registered' : `${total} ${total === 1 ? 'node' : 'nodes'}`;
+}
+
+function showConnection(statusBar: StatusBar, state: ConnectionState): void {
+  statusBar.connection.dataset.state = state;
+  statusBar.connection.textContent = CONNECTION_TEXT[state];
 }
 
 function showRefreshed(statusBar: StatusBar, at: Date): void {

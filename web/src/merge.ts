@@ -1,6 +1,6 @@
-// Merges graph snapshots from the registry into long-lived node and link objects. The force
-// layout stores positions and velocities on those objects and tracks them by identity, so
-// every id keeps one object for as long as the registry reports it.
+// Merges graph snapshots and single changes from the registry into long-lived node and link
+// objects. The force layout stores positions and velocities on those objects and tracks them by
+// identity, so every id keeps one object for as long as the registry reports it.
 import type { Graph, GraphLink, GraphNode } from '../../src/registry/model.js';
 
 /** A node as the page keeps it: the wire fields plus what the layout writes onto it. */
@@ -31,11 +31,7 @@ export interface GraphState {
   wireKeys: WeakMap<object, readonly string[]>;
 }
 
-export interface MergeResult {
-  /** True when the set of node ids or of drawn link ids changed, or a drawn link was rewired. */
-  structureChanged: boolean;
-  /** True when a field of a node or a drawn link changed while the id sets stayed the same. */
-  attributesChanged: boolean;
+export interface MergeResult extends Changes {
   nodes: ViewNode[];
   links: ViewLink[];
 }
@@ -95,6 +91,73 @@ export function mergeGraph(state: GraphState, incoming: Graph): MergeResult {
   };
 }
 
+/** Returns the arrays to hand to `graphData()`: every node and every drawn link. */
+export function graphArrays(state: GraphState): { nodes: ViewNode[]; links: ViewLink[] } {
+  return { nodes: [...state.nodes.values()], links: [...state.links.values()] };
+}
+
+/**
+ * Stores one node: updates the kept object for its id, or creates one. A new node releases
+ * the held links whose ends now both exist.
+ */
+export function upsertNode(state: GraphState, wire: GraphNode): Changes {
+  const changes: Changes = { structureChanged: false, attributesChanged: false };
+  const node = state.nodes.get(wire.id);
+  if (node) {
+    changes.attributesChanged = copyFields(state, node, wire);
+    return changes;
+  }
+
+  const created = { id: wire.id } as ViewNode;
+  copyFields(state, created, wire);
+  state.nodes.set(wire.id, created);
+  changes.structureChanged = true;
+
+  for (const [id, link] of state.heldLinks) {
+    const source = endpointId(link.source);
+    const target = endpointId(link.target);
+    if (state.nodes.has(source) && state.nodes.has(target)) {
+      link.source = source;
+      link.target = target;
+      state.heldLinks.delete(id);
+      state.links.set(id, link);
+    }
+  }
+  return changes;
+}
+
+/** Deletes a node and every link, drawn or held, that has it as an end. */
+export function removeNode(state: GraphState, id: string): Changes {
+  const changes: Changes = { structureChanged: false, attributesChanged: false };
+  if (state.nodes.delete(id)) changes.structureChanged = true;
+
+  for (const [linkId, link] of state.links) {
+    if (endpointId(link.source) === id || endpointId(link.target) === id) {
+      state.links.delete(linkId);
+      changes.structureChanged = true;
+    }
+  }
+  for (const [linkId, link] of state.heldLinks) {
+    if (endpointId(link.source) === id || endpointId(link.target) === id) {
+      state.heldLinks.delete(linkId);
+    }
+  }
+  return changes;
+}
+
+/** Stores one link, held back while one of its ends is missing. */
+export function upsertLink(state: GraphState, wire: GraphLink): Changes {
+  const changes: Changes = { structureChanged: false, attributesChanged: false };
+  placeLink(state, wire, changes);
+  return changes;
+}
+
+/** Deletes a link, drawn or held. */
+export function removeLink(state: GraphState, id: string): Changes {
+  state.heldLinks.delete(id);
+  return { structureChanged: state.links.delete(id), attributesChanged: false };
+}
+
 /** Returns the node id at one end of a link, before or after the layout resolved it. */
 export function endpointId(end: string | { id: string }): string {
   return typeof end === 'string' ? end : end.id;
@@ -114,8 +177,11 @@ const HTML_ESCAPES: Record<string, string> = {
   "'": '&#39;',
 };
 
-interface Changes {
+/** The effect of one change on the drawn graph, which tells the caller whether to call `graphData()`. */
+export interface Changes {
+  /** True when the set of node ids or of drawn link ids changed, or a drawn link was rewired. */
   structureChanged: boolean;
+  /** True when a field of a node or a drawn link changed while the id sets stayed the same. */
   attributesChanged: boolean;
 }
 
@@ -151,34 +217,42 @@ function mergeLinks(state: GraphState, incoming: readonly GraphLink[]): Changes 
 
   for (const wire of incoming) {
     seen.add(wire.id);
-    const drawn = state.links.get(wire.id);
-    const link = drawn ?? state.heldLinks.get(wire.id) ?? newLink(wire);
-    const fieldsChanged = copyFields(state, link, wire);
-    const ready = state.nodes.has(wire.source) && state.nodes.has(wire.target);
-
-    if (drawn && ready) {
-      if (rewire(state, link, wire)) changes.structureChanged = true;
-      else if (fieldsChanged) changes.attributesChanged = true;
-    } else if (drawn) {
-      state.links.delete(wire.id);
-      state.heldLinks.set(wire.id, link);
-      changes.structureChanged = true;
-    } else if (ready) {
-      // The ids, not objects kept from an earlier layout, let the layout resolve the ends
-      // to the node objects that exist now.
-      link.source = wire.source;
-      link.target = wire.target;
-      state.heldLinks.delete(wire.id);
-      state.links.set(wire.id, link);
-      changes.structureChanged = true;
-    } else {
-      state.heldLinks.set(wire.id, link);
-    }
+    placeLink(state, wire, changes);
   }
 
   if (dropUnseen(state.links, seen)) changes.structureChanged = true;
   dropUnseen(state.heldLinks, seen);
   return changes;
+}
+
+/**
+ * Copies a link's fields onto its kept object and files it under `links` when both ends exist,
+ * or under `heldLinks` otherwise. Records in `changes` what the move did to the drawn graph.
+ */
+function placeLink(state: GraphState, wire: GraphLink, changes: Changes): void {
+  const drawn = state.links.get(wire.id);
+  const link = drawn ?? state.heldLinks.get(wire.id) ?? newLink(wire);
+  const fieldsChanged = copyFields(state, link, wire);
+  const ready = state.nodes.has(wire.source) && state.nodes.has(wire.target);
+
+  if (drawn && ready) {
+    if (rewire(state, link, wire)) changes.structureChanged = true;
+    else if (fieldsChanged) changes.attributesChanged = true;
+  } else if (drawn) {
+    state.links.delete(wire.id);
+    state.heldLinks.set(wire.id, link);
+    changes.structureChanged = true;
+  } else if (ready) {
+    // The ids, not objects kept from an earlier layout, let the layout resolve the ends
+    // to the node objects that exist now.
+    link.source = wire.source;
+    link.target = wire.target;
+    state.heldLinks.delete(wire.id);
+    state.links.set(wire.id, link);
+    changes.structureChanged = true;
+  } else {
+    state.heldLinks.set(wire.id, link);
+  }
 }
 
 function newLink(wire: GraphLink): ViewLink {

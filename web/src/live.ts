@@ -1,0 +1,198 @@
+// Applies the `thunderlink:graph` stream to the page's copy of the graph: the join reply and every
+// push become merge operations on the kept node and link objects. The rules follow
+// docs/realtime.md ("Applying pushes"), with offline nodes kept because the page joins with
+// `include_offline: true`.
+import type { GraphLink, GraphNode } from '../../src/registry/model.js';
+import type {
+  GraphJoinReply,
+  GraphPush,
+  GraphPushEvent,
+  GraphPushes,
+  SequencedPush,
+} from '../../src/realtime/messages.js';
+import {
+  mergeGraph,
+  readGraph,
+  removeLink,
+  removeNode,
+  upsertLink,
+  upsertNode,
+  type Changes,
+  type GraphState,
+} from './merge.js';
+
+/** The metric fields that a `node_metrics` push copies onto a stored node. */
+const METRIC_KEYS = ['cpu_load', 'mem_used_mb', 'latency_ms'] as const;
+
+/** The page's position in the stream and the graph it applies pushes to. */
+export interface LiveState {
+  graph: GraphState;
+  /** The seq the graph reflects, sent as `since` on the next join. Undefined before a snapshot. */
+  seq: number | undefined;
+}
+
+export function createLiveState(graph: GraphState): LiveState {
+  return { graph, seq: undefined };
+}
+
+/** Returns the join parameters for the current position, so a rejoin resumes where it stopped. */
+export function joinParams(live: LiveState): { include_offline: true; since?: number } {
+  return live.seq === undefined
+    ? { include_offline: true }
+    : { include_offline: true, since: live.seq };
+}
+
+/**
+ * Applies a join reply: a snapshot replaces the graph, and an events reply replays the missed
+ * pushes in order. Throws a TypeError on a reply of neither shape.
+ */
+export function applyJoinReply(live: LiveState, reply: GraphJoinReply): Changes {
+  if (!isRecord(reply)) throw new TypeError('invalid join reply: not a JSON object');
+
+  if (reply.mode === 'snapshot') {
+    return applyPush(live, { event: 'topology_update', payload: reply });
+  }
+  if (reply.mode === 'events' && Array.isArray(reply.events) && isSeq(reply.seq)) {
+    const changes = noChanges();
+    for (const push of reply.events as SequencedPush[]) addChanges(changes, applyPush(live, push));
+    live.seq = reply.seq;
+    return changes;
+  }
+  throw new TypeError(`invalid join reply: unknown mode ${JSON.stringify(reply.mode)}`);
+}
+
+/**
+ * Applies one push to the graph and advances `seq` past it. A sequenced push at or before the
+ * current `seq` is skipped, because the graph already reflects it. Events that do not change the
+ * graph, such as `group_disrupted` and unknown names, only advance `seq`. Throws a TypeError on a
+ * payload without the ids or seq it needs. Then `seq` stays where it was, but the push may already
+ * have changed part of the graph, so the caller should fetch a fresh snapshot.
+ */
+export function applyPush(live: LiveState, push: GraphPush): Changes {
+  const { event, payload } = push;
+  if (!isRecord(payload)) throw new TypeError(`invalid ${event} push: payload is not an object`);
+
+  if (event === 'topology_update') {
+    const graph = readGraph(payload);
+    const { structureChanged, attributesChanged } = mergeGraph(live.graph, graph);
+    if (isSeq(graph.seq)) live.seq = graph.seq;
+    return { structureChanged, attributesChanged };
+  }
+  if (event === 'node_metrics') return applyMetrics(live, payload as GraphPushes['node_metrics']);
+
+  const seq = (payload as { seq?: unknown }).seq;
+  if (!isSeq(seq)) throw new TypeError(`invalid ${event} push: seq is missing or not a number`);
+  if (live.seq !== undefined && seq <= live.seq) return noChanges();
+
+  const changes = applySequenced(live, push as SequencedPush);
+  live.seq = seq;
+  return changes;
+}
+
+/** The push names the page subscribes to on the channel. */
+export const graphPushEvents: readonly GraphPushEvent[] = [
+  'node_up',
+  'node_down',
+  'node_updated',
+  'node_removed',
+  'link_up',
+  'link_updated',
+  'link_down',
+  'group_disrupted',
+  'topology_update',
+  'node_metrics',
+];
+
+function applySequenced(live: LiveState, push: SequencedPush): Changes {
+  const changes = noChanges();
+  const state = live.graph;
+
+  switch (push.event) {
+    case 'node_up':
+    case 'node_down':
+    case 'node_updated': {
+      const { seq: _seq, links, ...node } = push.payload;
+      addChanges(changes, upsertNode(state, checkNode(node, push.event)));
+      for (const link of links ?? [])
+        addChanges(changes, upsertLink(state, checkLink(link, push.event)));
+      break;
+    }
+    case 'node_removed': {
+      const { id, links } = push.payload;
+      if (!isId(id)) throw new TypeError('invalid node_removed push: id is missing');
+      for (const linkId of links ?? []) addChanges(changes, removeLink(state, linkId));
+      addChanges(changes, removeNode(state, id));
+      break;
+    }
+    case 'link_up':
+    case 'link_updated': {
+      const { seq: _seq, nodes, ...link } = push.payload;
+      // The ends come first, so the link is drawn at once instead of held.
+      for (const node of nodes ?? [])
+        addChanges(changes, upsertNode(state, checkNode(node, push.event)));
+      addChanges(changes, upsertLink(state, checkLink(link, push.event)));
+      break;
+    }
+    case 'link_down': {
+      const { id, nodes } = push.payload;
+      if (!isId(id)) throw new TypeError('invalid link_down push: id is missing');
+      addChanges(changes, removeLink(state, id));
+      for (const node of nodes ?? [])
+        addChanges(changes, upsertNode(state, checkNode(node, push.event)));
+      break;
+    }
+    default:
+      break;
+  }
+  return changes;
+}
+
+function applyMetrics(live: LiveState, payload: GraphPushes['node_metrics']): Changes {
+  const changes = noChanges();
+  const node = isId(payload.id) ? live.graph.nodes.get(payload.id) : undefined;
+  if (!node) return changes;
+
+  for (const key of METRIC_KEYS) {
+    const value = payload[key];
+    if (value !== undefined && node[key] !== value) {
+      node[key] = value;
+      changes.attributesChanged = true;
+    }
+  }
+  return changes;
+}
+
+function checkNode(node: unknown, event: string): GraphNode {
+  if (!isRecord(node) || !isId(node.id)) {
+    throw new TypeError(`invalid ${event} push: a node has no string id`);
+  }
+  return node as unknown as GraphNode;
+}
+
+function checkLink(link: unknown, event: string): GraphLink {
+  if (!isRecord(link) || !isId(link.id) || !isId(link.source) || !isId(link.target)) {
+    throw new TypeError(`invalid ${event} push: a link lacks a string id, source or target`);
+  }
+  return link as unknown as GraphLink;
+}
+
+function noChanges(): Changes {
+  return { structureChanged: false, attributesChanged: false };
+}
+
+function addChanges(total: Changes, more: Changes): void {
+  total.structureChanged ||= more.structureChanged;
+  total.attributesChanged ||= more.attributesChanged;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isId(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0;
+}
+
+function isSeq(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0;
+}
