@@ -220,6 +220,29 @@ describe.each(drivers)('liveness on %s', (driver) => {
     ]);
   });
 
+  it('keeps a link held until both ends return', async () => {
+    await register('a');
+    await register('b');
+    const link = await registry.establishLink({ node_id: 'a', remote_node_id: 'b' });
+    await passTime(7 * interval);
+    expect(await status('a')).toBe('offline');
+    expect(await status('b')).toBe('offline');
+    await registry.heartbeat('a', {});
+    expect((await registry.getLink(link.id)).status).toBe('degraded');
+    await registry.heartbeat('b', {});
+    expect((await registry.getLink(link.id)).status).toBe('established');
+  });
+
+  it('leaves maintenance members out of a group count', async () => {
+    // Three of six members are in maintenance: the three others falling silent are all of the
+    // group's judged members, so the group is disrupted; counting the others would make it half.
+    await zone('zone-m', ['m1', 'm2', 'm3', 'm4', 'm5', 'm6']);
+    for (const name of ['m4', 'm5', 'm6']) await registry.setMaintenance(name, true);
+    const since = (await registry.events(0)).next_seq;
+    await passTime(10 * interval);
+    expect(await disruptionEvents(since)).toMatchObject([{ group: 'zone-m', disrupted: true }]);
+  });
+
   it('shows a node isolated when its links failed', async () => {
     await register('a');
     await register('b');
