@@ -1363,6 +1363,11 @@ describe('request hardening', () => {
     expectStatus(await call('GET', '/nodes/kept'), 200);
   });
 
+  it('serves the page with a query string', async () => {
+    const response = await testServer!.request('GET', '/?node=worker-1&debug=1');
+    expect(response.status).toBe(200);
+  });
+
   it('rejects tree with other filters', async () => {
     expectProblem(await call('GET', '/groups?tree=true&type=zone'), 'TL_ERR_VALIDATION', 'type');
   });

@@ -145,8 +145,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   return app;
 }
 
-/** Rejects a query string on routes that take none, as unknown parameters are rejected elsewhere. */
+/** Rejects a query string on API routes that take none, as unknown parameters are rejected. */
 function rejectUnexpectedQuery(request: FastifyRequest): void {
+  // The web page and its assets take any query string: the page reads its own options from it.
+  if (!request.routeOptions.url?.startsWith(apiPrefix)) return;
   if (request.routeOptions.schema?.querystring !== undefined) return;
   const names = Object.keys(request.query as object);
   if (names.length === 0) return;
