@@ -48,6 +48,30 @@ async function graphNodeCount(url: string): Promise<number> {
   return graph.nodes.length;
 }
 
+interface DebugHook {
+  screenPosition(name: string): { x: number; y: number } | undefined;
+}
+
+/** Returns where the page draws a node, through the hook that `#debug` installs. */
+async function nodeScreenPosition(page: Page, name: string): Promise<{ x: number; y: number }> {
+  const handle = await page.waitForFunction(
+    (wanted) =>
+      (window as unknown as { thunderlinkDebug?: DebugHook }).thunderlinkDebug?.screenPosition(
+        wanted,
+      ),
+    name,
+  );
+  return (await handle.jsonValue()) as { x: number; y: number };
+}
+
+async function seedDetailedNode(server: RunningServer, name: string): Promise<void> {
+  const registry = server.registry;
+  await registry.ensureNode({ name, role: 'controller', meta: { rack: 'r7' } });
+  await registry.setCapability(name, 'gpu', { value: 'a100' });
+  await registry.setCapability(name, 'camera', { value: null, enabled: false });
+  await registry.heartbeat(name, { cpu_load: 0.4, mem_used_mb: 800 });
+}
+
 describe('web page', () => {
   let server: RunningServer;
   let browser: Browser | null;
@@ -135,6 +159,83 @@ describe('web page', () => {
     await registry.ensureNode({ name: 'polled-later@page' });
     await waitForTotal(page, `${expected + 1} nodes`);
     expect(await page.locator('#connection').textContent()).toBe('offline, polling');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('opens the details panel on click', async (context) => {
+    if (!browser) return context.skip();
+    await seedDetailedNode(server, 'clicked@page');
+    const expected = await graphNodeCount(server.url);
+
+    const { page, errors } = await openPage(browser, `${server.url}/#debug`);
+    await waitForTotal(page, `${expected} nodes`);
+    await waitForConnection(page, 'live');
+
+    // A paused layout keeps the node where the click aims.
+    await page.click('#pause');
+    expect(await page.locator('#pause').getAttribute('aria-pressed')).toBe('true');
+    await page.waitForTimeout(300);
+    const { x, y } = await nodeScreenPosition(page, 'clicked@page');
+    // The graph picks the node under the pointer on its next frame, so the pointer moves there
+    // before the click.
+    await page.mouse.move(x, y);
+    await page.waitForTimeout(200);
+    await page.mouse.click(x, y);
+
+    const panel = page.locator('#panel');
+    await panel.waitFor({ state: 'visible' });
+    expect(await panel.locator('h2').textContent()).toBe('clicked@page');
+    const capabilities = panel.locator('section[data-section="capabilities"]');
+    await capabilities.waitFor();
+    expect(await capabilities.locator('dt').allTextContents()).toEqual(['camera', 'gpu']);
+    expect(await capabilities.locator('dd').allTextContents()).toEqual(['(disabled)', 'a100']);
+    const meta = panel.locator('section[data-section="metadata"]');
+    expect(await meta.locator('dd').allTextContents()).toEqual(['r7']);
+    await page.screenshot({ path: `${artifacts}/page-details-panel.png` });
+
+    await page.keyboard.press('Escape');
+    await panel.waitFor({ state: 'hidden' });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('searches and focuses a node', async (context) => {
+    if (!browser) return context.skip();
+    await seedDetailedNode(server, 'searched@page');
+    const expected = await graphNodeCount(server.url);
+
+    const { page, errors } = await openPage(browser, `${server.url}/#debug`);
+    await waitForTotal(page, `${expected} nodes`);
+    await page.click('#pause');
+
+    // `/` moves focus to the search box from anywhere outside a text field.
+    await page.locator('body').click({ position: { x: 5, y: 400 } });
+    await page.keyboard.press('/');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('search');
+    await page.keyboard.type('SEARCHED@');
+    await page.keyboard.press('Enter');
+
+    const panel = page.locator('#panel');
+    await panel.waitFor({ state: 'visible' });
+    expect(await panel.locator('h2').textContent()).toBe('searched@page');
+    await panel.locator('section[data-section="capabilities"]').waitFor();
+
+    // After the camera flight the node sits at the centre of the 1280 × 800 viewport.
+    await page.waitForTimeout(1300);
+    const { x, y } = await nodeScreenPosition(page, 'searched@page');
+    expect(Math.abs(x - 640)).toBeLessThan(20);
+    expect(Math.abs(y - 400)).toBeLessThan(20);
+    await page.screenshot({ path: `${artifacts}/page-search-focus.png` });
+
+    // `f` fits the whole graph again, which moves the camera away from the node.
+    await page.locator('body').click({ position: { x: 5, y: 400 } });
+    await page.keyboard.press('f');
+    await page.waitForTimeout(800);
+    const fitted = await nodeScreenPosition(page, 'searched@page');
+    expect(Math.hypot(fitted.x - x, fitted.y - y)).toBeGreaterThan(0);
+    await page.screenshot({ path: `${artifacts}/page-fit.png` });
+
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -1,24 +1,30 @@
 // The Thunderlink topology page: draws the registry's graph in 3D and keeps it current through
 // the realtime stream, changing the drawn objects in place so the layout stays still. While the
 // stream cannot connect, the page polls the graph endpoint instead.
-import ForceGraph3D, { type ForceGraph3DInstance } from '3d-force-graph';
+import ForceGraph3D from '3d-force-graph';
 
-import { nodeStatuses, type Graph, type NodeStatus } from '../../src/registry/model.js';
+import { nodeStatuses, type Graph } from '../../src/registry/model.js';
+import { linkLabel, nodeLabel } from './labels.js';
 import { applyPush, createLiveState, type LiveState } from './live.js';
 import {
   createGraphState,
-  endpointId,
-  escapeHtml,
   graphArrays,
   readGraph,
   type Changes,
   type GraphState,
-  type ViewLink,
   type ViewNode,
 } from './merge.js';
+import { bindNavigation, flyTo, type ForceGraph } from './navigation.js';
+import { createDetailsPanel } from './panel.js';
 import { connectGraphStream, socketUrl, type ConnectionState } from './stream.js';
-
-type ForceGraph = ForceGraph3DInstance<ViewNode, ViewLink>;
+import {
+  STATUS_COLORS,
+  linkColor,
+  linkParticles,
+  linkWidth,
+  nodeColor,
+  nodeSize,
+} from './style.js';
 
 const POLL_INTERVAL_MS = 2000;
 
@@ -36,21 +42,7 @@ const CONNECTION_TEXT: Record<ConnectionState, string> = {
 // A request that hangs would stall polling, because the next poll waits for this one.
 const REQUEST_TIMEOUT_MS = 10_000;
 
-const STATUS_COLORS: Record<NodeStatus, string> = {
-  online: '#2ecc71',
-  degraded: '#f5a623',
-  offline: '#e74c3c',
-  connecting: '#3498db',
-  disconnected: '#95a5a6',
-};
-const UNKNOWN_STATUS_COLOR = '#ffffff';
-
-const LINK_COLORS: Record<string, string> = {
-  established: '#7f8fa6',
-  establishing: '#3498db',
-  degraded: '#f5a623',
-};
-const DEFAULT_LINK_COLOR = '#7f8fa6';
+const FLAPPING_BLINK_MS = 700;
 
 const UNREACHABLE_MESSAGE = 'registry unreachable, retrying';
 
@@ -66,7 +58,32 @@ function main(): void {
   const statusBar = createStatusBar();
   const state = createGraphState();
   const live = createLiveState(state);
-  const graph = createGraph(requireElement('graph', HTMLElement), state);
+  const blink = { dim: false };
+  const graph = createGraph(requireElement('graph', HTMLElement), state, blink);
+
+  const nameOf = (id: string) => state.nodes.get(id)?.name ?? id;
+  const panel = createDetailsPanel(requireElement('panel', HTMLElement), nameOf);
+  const select = (node: ViewNode) => {
+    if (graph) flyTo(graph, node);
+    panel.open(node.id, node.name || node.id);
+  };
+  graph?.onNodeClick(select);
+  bindNavigation(
+    graph,
+    state,
+    {
+      search: requireElement('search', HTMLInputElement),
+      suggestions: requireElement('search-suggestions', HTMLDataListElement),
+      fit: requireElement('fit', HTMLButtonElement),
+      pause: requireElement('pause', HTMLButtonElement),
+    },
+    select,
+    () => panel.close(),
+  );
+  if (graph) {
+    startFlappingBlink(graph, state, blink);
+    exposeDebugHook(graph, state);
+  }
 
   const render = (changes: Changes) => {
     if (graph && changes.structureChanged) {
@@ -99,6 +116,42 @@ function main(): void {
 }
 
 /**
+ * Blinks flapping nodes by switching their opacity every FLAPPING_BLINK_MS. The timer
+ * re-styles the graph only while at least one node is flapping.
+ *
+ * NOTE: each blink rebuilds the material of every node, which has not been measured on large
+ * graphs.
+ */
+function startFlappingBlink(graph: ForceGraph, state: GraphState, blink: { dim: boolean }): void {
+  setInterval(() => {
+    const anyFlapping = [...state.nodes.values()].some((node) => node.flapping === true);
+    if (!anyFlapping && !blink.dim) return;
+    blink.dim = anyFlapping && !blink.dim;
+    graph.nodeColor(graph.nodeColor());
+  }, FLAPPING_BLINK_MS);
+}
+
+/**
+ * Sets `window.thunderlinkDebug` when the page URL ends in `#debug`. End-to-end tests use it
+ * to find where a node is drawn on screen, so they can click it. Ordinary page loads leave it
+ * unset. The flag is a fragment because the server rejects query parameters on `/`.
+ */
+function exposeDebugHook(graph: ForceGraph, state: GraphState): void {
+  if (window.location.hash !== '#debug') return;
+  const hook = {
+    graph,
+    /** Returns the node's position in CSS pixels relative to the graph canvas. */
+    screenPosition(name: string): { x: number; y: number } | undefined {
+      const node = [...state.nodes.values()].find((candidate) => candidate.name === name);
+      if (!node || node.x === undefined || node.y === undefined) return undefined;
+      const { x, y } = graph.graph2ScreenCoords(node.x, node.y, node.z ?? 0);
+      return { x, y };
+    },
+  };
+  Object.assign(window, { thunderlinkDebug: hook });
+}
+
+/**
  * Applies a polled graph as the stream applies a `topology_update`, so its `seq` becomes the
  * position the stream resumes from. A poll that finishes after the stream already moved past
  * its `seq` is dropped.
@@ -120,7 +173,11 @@ function graphUrl(): URL {
  * Creates the 3D graph, or returns undefined after showing a notice when the browser has no
  * WebGL. The counts and the refresh time keep working without the graph.
  */
-function createGraph(container: HTMLElement, state: GraphState): ForceGraph | undefined {
+function createGraph(
+  container: HTMLElement,
+  state: GraphState,
+  blink: { dim: boolean },
+): ForceGraph | undefined {
   if (!webglAvailable()) {
     showNotice('WebGL is not available in this browser, so the 3D graph cannot be drawn.');
     return undefined;
@@ -143,10 +200,14 @@ function createGraph(container: HTMLElement, state: GraphState): ForceGraph | un
     .backgroundColor('#0b0e14')
     .showNavInfo(false)
     .nodeVal(nodeSize)
-    .nodeColor(nodeColor)
+    .nodeColor((node) => nodeColor(node, blink.dim))
+    .nodeOpacity(0.9)
     .nodeLabel(nodeLabel)
     .linkColor(linkColor)
     .linkOpacity(0.6)
+    .linkWidth(linkWidth)
+    .linkDirectionalParticles(linkParticles)
+    .linkDirectionalParticleWidth(1.5)
     .linkLabel((link) => linkLabel(state, link));
 
   // 3d-force-graph sizes its canvas once, so the page keeps it matched to the window.
@@ -171,67 +232,12 @@ function webglAvailable(): boolean {
 // Re-setting an accessor rebuilds the nodes' and links' 3D objects from the mutated data
 // without restarting the layout, which a graphData() call would do.
 function restyle(graph: ForceGraph): void {
-  graph.nodeColor(graph.nodeColor()).nodeVal(graph.nodeVal()).linkColor(graph.linkColor());
-}
-
-function nodeSize(node: ViewNode): number {
-  return typeof node.val === 'number' && node.val > 0 ? node.val : 1;
-}
-
-function nodeColor(node: ViewNode): string {
-  return STATUS_COLORS[node.status] ?? UNKNOWN_STATUS_COLOR;
-}
-
-function linkColor(link: ViewLink): string {
-  return LINK_COLORS[link.status] ?? DEFAULT_LINK_COLOR;
-}
-
-// The tooltip inserts this string as HTML, and every value in it comes from the registry,
-// where devices choose their own names, groups and metadata. Each value is escaped.
-function nodeLabel(node: ViewNode): string {
-  const flags = [
-    node.maintenance === true ? 'maintenance' : '',
-    node.flapping === true ? 'flapping' : '',
-    node.isolated === true ? 'isolated' : '',
-  ].filter(Boolean);
-  const rows: [string, string][] = [
-    ['role', `${textOf(node.role)}, ${textOf(node.cluster_type)}`],
-    ['status', [textOf(node.status), ...flags].join(', ')],
-    ['cpu', formatNumber(node.cpu_load, 2, '')],
-    ['mem', formatNumber(node.mem_used_mb, 0, ' MB')],
-    ['latency', formatNumber(node.latency_ms, 1, ' ms')],
-  ];
-  if (Array.isArray(node.groups) && node.groups.length > 0) {
-    rows.push(['groups', node.groups.map(textOf).join(', ')]);
-  }
-  return labelHtml(textOf(node.name) || node.id, rows);
-}
-
-function linkLabel(state: GraphState, link: ViewLink): string {
-  const source = state.nodes.get(endpointId(link.source));
-  const target = state.nodes.get(endpointId(link.target));
-  const title = `${textOf(source?.name)} ↔ ${textOf(target?.name)}`;
-  return labelHtml(title, [
-    ['type', textOf(link.session_type)],
-    ['status', textOf(link.status)],
-    ['latency', formatNumber(link.latency_ms, 1, ' ms')],
-    ['bandwidth', formatNumber(link.bandwidth_mbps, 1, ' Mbit/s')],
-  ]);
-}
-
-function labelHtml(title: string, rows: [string, string][]): string {
-  const body = rows
-    .map(([key, value]) => `<div>${escapeHtml(key)}: ${escapeHtml(value)}</div>`)
-    .join('');
-  return `<div class="label"><strong>${escapeHtml(title)}</strong>${body}</div>`;
-}
-
-function textOf(value: unknown): string {
-  return typeof value === 'string' || typeof value === 'number' ? String(value) : '';
-}
-
-function formatNumber(value: unknown, digits: number, unit: string): string {
-  return typeof value === 'number' && Number.isFinite(value) ? value.toFixed(digits) + unit : 'n/a';
+  graph
+    .nodeColor(graph.nodeColor())
+    .nodeVal(graph.nodeVal())
+    .linkColor(graph.linkColor())
+    .linkWidth(graph.linkWidth())
+    .linkDirectionalParticles(graph.linkDirectionalParticles());
 }
 
 /**
