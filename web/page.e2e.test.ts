@@ -3,13 +3,13 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import type { Browser, Page } from 'playwright-core';
+import { type Browser, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { parseServerConfig } from '../src/config.js';
 import { silentLogger } from '../src/log.js';
 import { type RunningServer, findWebRoot, startServer } from '../src/server.js';
-import { launchBrowser } from '../src/testing/browser.js';
+import { chromiumArgs, chromiumPath, launchBrowser } from '../src/testing/browser.js';
 
 const artifacts = 'test-artifacts';
 
@@ -49,7 +49,28 @@ async function graphNodeCount(url: string): Promise<number> {
 }
 
 interface DebugHook {
+  mode(): '2d' | '3d' | undefined;
   screenPosition(name: string): { x: number; y: number } | undefined;
+}
+
+function viewMode(page: Page): Promise<string | undefined> {
+  return page.evaluate(() =>
+    (window as unknown as { thunderlinkDebug?: DebugHook }).thunderlinkDebug?.mode(),
+  );
+}
+
+/** Returns the RGBA of the 2D canvas at a point given in CSS pixels. */
+function canvasPixel(page: Page, x: number, y: number): Promise<number[]> {
+  return page.evaluate(
+    ({ x, y }) => {
+      const canvas = document.querySelector<HTMLCanvasElement>('#graph canvas');
+      const context = canvas?.getContext('2d');
+      if (!canvas || !context) return [];
+      const scale = canvas.width / canvas.getBoundingClientRect().width;
+      return [...context.getImageData(Math.round(x * scale), Math.round(y * scale), 1, 1).data];
+    },
+    { x, y },
+  );
 }
 
 /** Returns where the page draws a node, through the hook that `#debug` installs. */
@@ -238,6 +259,98 @@ describe('web page', () => {
 
     expect(errors).toEqual([]);
     await page.close();
+  });
+
+  it('filters nodes and keeps the filters', async (context) => {
+    if (!browser) return context.skip();
+    const registry = server.registry;
+    await registry.ensureNode({ name: 'filtered@page', role: 'edge' });
+    const expected = await graphNodeCount(server.url);
+    const pageContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await pageContext.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.goto(`${server.url}/`);
+    await page.waitForSelector('#graph canvas');
+    await waitForTotal(page, `${expected} nodes`);
+
+    await page.click('#filters summary');
+    const edge = page.locator('#filters fieldset[data-field="role"] input[value="edge"]');
+    await edge.check();
+    const edgeCount = await page.evaluate(async () => {
+      const response = await fetch('/api/thunderlink/graph?include_offline=true');
+      const graph = (await response.json()) as { nodes: { role: string }[] };
+      return graph.nodes.filter((node) => node.role === 'edge').length;
+    });
+    await waitForTotal(page, `${expected} nodes, ${edgeCount} shown`);
+    expect(await page.locator('#filters summary').textContent()).toBe('filters (1)');
+    await page.screenshot({ path: `${artifacts}/page-filtered.png` });
+
+    // The selection is stored in localStorage, so a reload keeps it.
+    await page.reload();
+    await waitForTotal(page, `${expected} nodes, ${edgeCount} shown`);
+    await page.click('#filters summary');
+    expect(await edge.isChecked()).toBe(true);
+
+    await page.click('#filters button.clear');
+    await waitForTotal(page, `${expected} nodes`);
+    expect(errors).toEqual([]);
+    await pageContext.close();
+  });
+
+  it('switches between 3D and 2D', async (context) => {
+    if (!browser) return context.skip();
+    await server.registry.ensureNode({ name: 'switched@page' });
+    const expected = await graphNodeCount(server.url);
+    const { page, errors } = await openPage(browser, `${server.url}/#debug`);
+    await waitForTotal(page, `${expected} nodes`);
+    expect(await viewMode(page)).toBe('3d');
+    expect(await page.locator('#view-mode').textContent()).toBe('2D');
+
+    await page.click('#view-mode');
+    expect(await viewMode(page)).toBe('2d');
+    expect(await page.locator('#graph canvas').count()).toBeGreaterThan(0);
+    await nodeScreenPosition(page, 'switched@page');
+    await page.screenshot({ path: `${artifacts}/page-switched-2d.png` });
+
+    await page.click('#view-mode');
+    expect(await viewMode(page)).toBe('3d');
+    await nodeScreenPosition(page, 'switched@page');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('draws in 2D without WebGL', async (context) => {
+    if (!browser) return context.skip();
+    await server.registry.ensureNode({ name: 'flat@page', role: 'controller' });
+    const expected = await graphNodeCount(server.url);
+    // A browser of its own, because WebGL can only be switched off at launch.
+    const flatBrowser = await chromium.launch({
+      executablePath: chromiumPath,
+      headless: true,
+      args: [...chromiumArgs, '--disable-webgl', '--disable-3d-apis'],
+    });
+    try {
+      const { page, errors } = await openPage(flatBrowser, `${server.url}/#debug`);
+      await waitForTotal(page, `${expected} nodes`);
+      const notice = page.locator('#notice');
+      await notice.waitFor({ state: 'visible' });
+      expect(await notice.textContent()).toContain('WebGL is not available');
+      expect(await viewMode(page)).toBe('2d');
+      expect(await page.locator('#view-mode').isDisabled()).toBe(true);
+
+      // The node is drawn: the canvas pixel at its centre is not the background #0b0e14.
+      await page.click('#pause');
+      await page.waitForTimeout(300);
+      const { x, y } = await nodeScreenPosition(page, 'flat@page');
+      const [red, green, blue] = await canvasPixel(page, x, y);
+      expect([red, green, blue]).not.toEqual([0x0b, 0x0e, 0x14]);
+      await page.screenshot({ path: `${artifacts}/page-2d-fallback.png` });
+      expect(errors).toEqual([]);
+      await page.close();
+    } finally {
+      await flatBrowser.close();
+    }
   });
 
   it('reconnects after a server restart', async (context) => {

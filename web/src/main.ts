@@ -1,30 +1,38 @@
-// The Thunderlink topology page: draws the registry's graph in 3D and keeps it current through
-// the realtime stream, changing the drawn objects in place so the layout stays still. While the
-// stream cannot connect, the page polls the graph endpoint instead.
-import ForceGraph3D from '3d-force-graph';
-
+// The Thunderlink topology page: draws the registry's graph in 3D, or in 2D where WebGL is
+// missing, and keeps it current through the realtime stream, changing the drawn objects in place
+// so the layout stays still. While the stream cannot connect, the page polls the graph endpoint
+// instead.
 import { nodeStatuses, type Graph } from '../../src/registry/model.js';
-import { linkLabel, nodeLabel } from './labels.js';
+import { createFilterControl } from './filter-control.js';
+import {
+  emptyFilters,
+  filtersActive,
+  linkMatches,
+  loadFilters,
+  nodeMatches,
+  saveFilters,
+  type Filters,
+} from './filters.js';
 import { applyPush, createLiveState, type LiveState } from './live.js';
 import {
   createGraphState,
-  graphArrays,
   readGraph,
   type Changes,
   type GraphState,
   type ViewNode,
 } from './merge.js';
-import { bindNavigation, flyTo, type ForceGraph } from './navigation.js';
+import { bindNavigation } from './navigation.js';
 import { createDetailsPanel } from './panel.js';
 import { connectGraphStream, socketUrl, type ConnectionState } from './stream.js';
+import { STATUS_COLORS } from './style.js';
 import {
-  STATUS_COLORS,
-  linkColor,
-  linkParticles,
-  linkWidth,
-  nodeColor,
-  nodeSize,
-} from './style.js';
+  create2DView,
+  create3DView,
+  webglAvailable,
+  type GraphView,
+  type ViewMode,
+  type ViewOptions,
+} from './view.js';
 
 const POLL_INTERVAL_MS = 2000;
 
@@ -54,22 +62,32 @@ interface StatusBar {
   error: HTMLElement;
 }
 
+const NO_WEBGL_MESSAGE = 'WebGL is not available in this browser, so the graph is drawn in 2D.';
+
+interface ViewSwitch {
+  current(): GraphView | undefined;
+  show(mode: ViewMode): void;
+}
+
 function main(): void {
   const statusBar = createStatusBar();
   const state = createGraphState();
   const live = createLiveState(state);
   const blink = { dim: false };
-  const graph = createGraph(requireElement('graph', HTMLElement), state, blink);
+  const storage = pageStorage();
+  let filters: Filters = storage ? loadFilters(storage) : emptyFilters();
 
   const nameOf = (id: string) => state.nodes.get(id)?.name ?? id;
   const panel = createDetailsPanel(requireElement('panel', HTMLElement), nameOf);
+  // `select` and the view getter below read `views`, which is created further down. They run
+  // only on user input, so `views` exists by then.
   const select = (node: ViewNode) => {
-    if (graph) flyTo(graph, node);
+    views.current()?.focus(node);
     panel.open(node.id, node.name || node.id);
   };
-  graph?.onNodeClick(select);
-  bindNavigation(
-    graph,
+
+  const navigation = bindNavigation(
+    () => views.current(),
     state,
     {
       search: requireElement('search', HTMLInputElement),
@@ -80,18 +98,48 @@ function main(): void {
     select,
     () => panel.close(),
   );
-  if (graph) {
-    startFlappingBlink(graph, state, blink);
-    exposeDebugHook(graph, state);
-  }
+
+  const views = createViewSwitch(
+    requireElement('graph', HTMLElement),
+    requireElement('view-mode', HTMLButtonElement),
+    {
+      state,
+      blink,
+      nodeVisible: (node) => nodeMatches(node, filters),
+      linkVisible: (link) => linkMatches(link, state.nodes, filters),
+      onNodeClick: select,
+    },
+    navigation.isPaused,
+  );
+  const currentView = views.current;
+
+  const filterControl = createFilterControl(
+    requireElement('filters', HTMLDetailsElement),
+    filters,
+    (next) => {
+      filters = next;
+      if (storage && !saveFilters(storage, filters)) {
+        console.warn('failed to store the filters, so they will not survive a reload');
+      }
+      currentView()?.refilter();
+      showCounts(statusBar, [...state.nodes.values()], filters);
+    },
+  );
+
+  startFlappingBlink(currentView, state, blink);
+  exposeDebugHook(currentView, state);
 
   const render = (changes: Changes) => {
-    if (graph && changes.structureChanged) {
-      graph.graphData(graphArrays(state));
-    } else if (graph && changes.attributesChanged) {
-      restyle(graph);
+    const view = currentView();
+    if (view && changes.structureChanged) {
+      view.setData();
+    } else if (view && changes.attributesChanged) {
+      view.restyle();
+      // A changed status or group can move a node in or out of the filters.
+      if (filtersActive(filters)) view.refilter();
     }
-    showCounts(statusBar, [...state.nodes.values()]);
+    filterControl.update(state.nodes.values());
+    showCounts(statusBar, [...state.nodes.values()], filters);
     showRefreshed(statusBar, new Date());
   };
 
@@ -116,18 +164,83 @@ function main(): void {
 }
 
 /**
+ * Draws the graph in 3D where WebGL works and in 2D otherwise, and lets `toggle` switch
+ * between them. A switch destroys the drawn view and draws the same objects in the other mode,
+ * so nodes keep their positions, and a paused layout stays paused.
+ */
+function createViewSwitch(
+  container: HTMLElement,
+  toggle: HTMLButtonElement,
+  options: ViewOptions,
+  isPaused: () => boolean,
+): ViewSwitch {
+  let view: GraphView | undefined;
+  const webgl = webglAvailable();
+
+  const show = (mode: ViewMode) => {
+    view?.destroy();
+    view = undefined;
+    if (mode === '3d') {
+      try {
+        view = create3DView(container, options);
+      } catch (error) {
+        console.error('failed to create the 3D graph, drawing it in 2D', error);
+        showNotice(
+          'The 3D graph could not start because WebGL failed, so the graph is drawn in 2D.',
+        );
+      }
+    }
+    view ??= create2DView(container, options);
+    if (isPaused()) view.setPaused(true);
+
+    const other = view.mode === '3d' ? '2D' : '3D';
+    toggle.textContent = other;
+    toggle.title = `Draw the graph in ${other}`;
+    toggle.dataset.mode = view.mode;
+  };
+
+  if (webgl) {
+    toggle.addEventListener('click', () => show(view?.mode === '3d' ? '2d' : '3d'));
+  } else {
+    showNotice(NO_WEBGL_MESSAGE);
+    toggle.disabled = true;
+  }
+  show(webgl ? '3d' : '2d');
+  if (!webgl) toggle.title = 'WebGL is not available, so only the 2D view works';
+
+  // The graph libraries size their canvas once, so the page keeps it matched to the window.
+  window.addEventListener('resize', () => view?.resize(window.innerWidth, window.innerHeight));
+
+  return { current: () => view, show };
+}
+
+/** Returns the page's localStorage, or undefined where the browser blocks it. */
+function pageStorage(): Storage | undefined {
+  try {
+    return window.localStorage;
+  } catch (error) {
+    console.warn('localStorage is not available, so filters will not survive a reload', error);
+    return undefined;
+  }
+}
+
+/**
  * Blinks flapping nodes by switching their opacity every FLAPPING_BLINK_MS. The timer
  * re-styles the graph only while at least one node is flapping.
  *
  * NOTE: each blink rebuilds the material of every node, which has not been measured on large
  * graphs.
  */
-function startFlappingBlink(graph: ForceGraph, state: GraphState, blink: { dim: boolean }): void {
+function startFlappingBlink(
+  currentView: () => GraphView | undefined,
+  state: GraphState,
+  blink: { dim: boolean },
+): void {
   setInterval(() => {
     const anyFlapping = [...state.nodes.values()].some((node) => node.flapping === true);
     if (!anyFlapping && !blink.dim) return;
     blink.dim = anyFlapping && !blink.dim;
-    graph.nodeColor(graph.nodeColor());
+    currentView()?.recolorNodes();
   }, FLAPPING_BLINK_MS);
 }
 
@@ -136,16 +249,15 @@ function startFlappingBlink(graph: ForceGraph, state: GraphState, blink: { dim: 
  * to find where a node is drawn on screen, so they can click it. Ordinary page loads leave it
  * unset. The flag is a fragment because the server rejects query parameters on `/`.
  */
-function exposeDebugHook(graph: ForceGraph, state: GraphState): void {
+function exposeDebugHook(currentView: () => GraphView | undefined, state: GraphState): void {
   if (window.location.hash !== '#debug') return;
   const hook = {
-    graph,
+    /** Returns the drawn view's mode, `2d` or `3d`. */
+    mode: () => currentView()?.mode,
     /** Returns the node's position in CSS pixels relative to the graph canvas. */
     screenPosition(name: string): { x: number; y: number } | undefined {
       const node = [...state.nodes.values()].find((candidate) => candidate.name === name);
-      if (!node || node.x === undefined || node.y === undefined) return undefined;
-      const { x, y } = graph.graph2ScreenCoords(node.x, node.y, node.z ?? 0);
-      return { x, y };
+      return node ? currentView()?.screenPosition(node) : undefined;
     },
   };
   Object.assign(window, { thunderlinkDebug: hook });
@@ -167,77 +279,6 @@ function graphUrl(): URL {
   const url = new URL('api/thunderlink/graph', document.baseURI);
   url.searchParams.set('include_offline', 'true');
   return url;
-}
-
-/**
- * Creates the 3D graph, or returns undefined after showing a notice when the browser has no
- * WebGL. The counts and the refresh time keep working without the graph.
- */
-function createGraph(
-  container: HTMLElement,
-  state: GraphState,
-  blink: { dim: boolean },
-): ForceGraph | undefined {
-  if (!webglAvailable()) {
-    showNotice('WebGL is not available in this browser, so the 3D graph cannot be drawn.');
-    return undefined;
-  }
-
-  let graph: ForceGraph;
-  try {
-    // The constructor's type fixes the default node and link types, so the page's own types
-    // are set on the instance it returns.
-    graph = new ForceGraph3D(container) as unknown as ForceGraph;
-  } catch (error) {
-    console.error('failed to create the 3D graph', error);
-    showNotice('The 3D graph could not start because WebGL failed to initialise.');
-    return undefined;
-  }
-
-  graph
-    .width(window.innerWidth)
-    .height(window.innerHeight)
-    .backgroundColor('#0b0e14')
-    .showNavInfo(false)
-    .nodeVal(nodeSize)
-    .nodeColor((node) => nodeColor(node, blink.dim))
-    .nodeOpacity(0.9)
-    .nodeLabel(nodeLabel)
-    .linkColor(linkColor)
-    .linkOpacity(0.6)
-    .linkWidth(linkWidth)
-    .linkDirectionalParticles(linkParticles)
-    .linkDirectionalParticleWidth(1.5)
-    .linkLabel((link) => linkLabel(state, link));
-
-  // 3d-force-graph sizes its canvas once, so the page keeps it matched to the window.
-  window.addEventListener('resize', () => {
-    graph.width(window.innerWidth).height(window.innerHeight);
-  });
-  return graph;
-}
-
-function webglAvailable(): boolean {
-  try {
-    const canvas = document.createElement('canvas');
-    const context = canvas.getContext('webgl2') ?? canvas.getContext('webgl');
-    // Browsers cap the number of live WebGL contexts, so the probe gives its own back.
-    context?.getExtension('WEBGL_lose_context')?.loseContext();
-    return context !== null;
-  } catch {
-    return false;
-  }
-}
-
-// Re-setting an accessor rebuilds the nodes' and links' 3D objects from the mutated data
-// without restarting the layout, which a graphData() call would do.
-function restyle(graph: ForceGraph): void {
-  graph
-    .nodeColor(graph.nodeColor())
-    .nodeVal(graph.nodeVal())
-    .linkColor(graph.linkColor())
-    .linkWidth(graph.linkWidth())
-    .linkDirectionalParticles(graph.linkDirectionalParticles());
 }
 
 /**
@@ -382,7 +423,7 @@ function createStatusBar(): StatusBar {
   };
 }
 
-function showCounts(statusBar: StatusBar, nodes: readonly ViewNode[]): void {
+function showCounts(statusBar: StatusBar, nodes: readonly ViewNode[], filters: Filters): void {
   const totals = new Map<string, number>();
   for (const node of nodes) totals.set(node.status, (totals.get(node.status) ?? 0) + 1);
 
@@ -390,8 +431,12 @@ function showCounts(statusBar: StatusBar, nodes: readonly ViewNode[]): void {
     element.textContent = String(totals.get(status) ?? 0);
   }
   const total = nodes.length;
-  statusBar.total.textContent =
-    total === 0 ? 'no nodes registered' : `${total} ${total === 1 ? 'node' : 'nodes'}`;
+  let text = total === 0 ? 'no nodes registered' : `${total} ${total === 1 ? 'node' : 'nodes'}`;
+  if (total > 0 && filtersActive(filters)) {
+    const visibleCount = nodes.filter((node) => nodeMatches(node, filters)).length;
+    text += `, ${visibleCount} shown`;
+  }
+  statusBar.total.textContent = text;
 }
 
 function showConnection(statusBar: StatusBar, state: ConnectionState): void {

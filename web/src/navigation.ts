@@ -4,6 +4,7 @@ import type { ForceGraph3DInstance } from '3d-force-graph';
 
 import type { GraphState, ViewLink, ViewNode } from './merge.js';
 import { isTypingTarget, searchNodes } from './search.js';
+import type { GraphView } from './view.js';
 
 export type ForceGraph = ForceGraph3DInstance<ViewNode, ViewLink>;
 
@@ -57,15 +58,17 @@ export interface NavigationElements {
 
 /**
  * Wires the search box, the fit and pause buttons and the keyboard shortcuts. `select` is
- * called with the node that a search picks.
+ * called with the node that a search picks. `currentView` returns the view drawn at the time of
+ * each action, because the page can switch between 2D and 3D. The returned `isPaused` reports
+ * whether the layout is paused, so a new view can start paused.
  */
 export function bindNavigation(
-  graph: ForceGraph | undefined,
+  currentView: () => GraphView | undefined,
   state: GraphState,
   elements: NavigationElements,
   select: (node: ViewNode) => void,
   closePanel: () => void,
-): void {
+): { isPaused(): boolean } {
   const { search, suggestions, fit, pause } = elements;
   let paused = false;
 
@@ -92,13 +95,14 @@ export function bindNavigation(
   });
 
   fit.addEventListener('click', () => {
-    if (graph) fitToView(graph);
+    currentView()?.fit();
   });
 
   pause.addEventListener('click', () => {
-    if (!graph) return;
+    const view = currentView();
+    if (!view) return;
     paused = !paused;
-    setLayoutPaused(graph, paused);
+    view.setPaused(paused);
     pause.textContent = paused ? 'resume layout' : 'pause layout';
     pause.setAttribute('aria-pressed', String(paused));
   });
@@ -110,10 +114,12 @@ export function bindNavigation(
       event.preventDefault();
       search.focus();
       search.select();
-    } else if (event.key === 'f' && graph) {
-      fitToView(graph);
+    } else if (event.key === 'f') {
+      currentView()?.fit();
     } else if (event.key === 'Escape') {
       closePanel();
     }
   });
+
+  return { isPaused: () => paused };
 }
