@@ -7,6 +7,7 @@ import { type Browser, type Page, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { parseServerConfig } from '../src/config.js';
+import { startDemoCluster } from '../src/demo/cluster.js';
 import { silentLogger } from '../src/log.js';
 import { type RunningServer, findWebRoot, startServer } from '../src/server.js';
 import { chromiumArgs, chromiumPath, launchBrowser } from '../src/testing/browser.js';
@@ -83,6 +84,41 @@ async function nodeScreenPosition(page: Page, name: string): Promise<{ x: number
     name,
   );
   return (await handle.jsonValue()) as { x: number; y: number };
+}
+
+/**
+ * Waits until no node moved more than `tolerancePx` on screen over `sampleMs`, or until
+ * `timeoutMs` passed, and returns whether the drawing settled.
+ */
+async function waitForStillLayout(
+  page: Page,
+  names: readonly string[],
+  { tolerancePx = 2, sampleMs = 500, timeoutMs = 15_000 } = {},
+): Promise<boolean> {
+  const positions = () =>
+    page.evaluate(
+      (wanted) =>
+        wanted.map((name) =>
+          (window as unknown as { thunderlinkDebug?: DebugHook }).thunderlinkDebug?.screenPosition(
+            name,
+          ),
+        ),
+      names,
+    );
+  const deadline = Date.now() + timeoutMs;
+  let before = await positions();
+  while (Date.now() < deadline) {
+    await page.waitForTimeout(sampleMs);
+    const after = await positions();
+    const moved = after.some((position, i) => {
+      const previous = before[i];
+      if (!position || !previous) return true;
+      return Math.hypot(position.x - previous.x, position.y - previous.y) > tolerancePx;
+    });
+    if (!moved) return true;
+    before = after;
+  }
+  return false;
 }
 
 async function seedDetailedNode(server: RunningServer, name: string): Promise<void> {
@@ -259,6 +295,50 @@ describe('web page', () => {
 
     expect(errors).toEqual([]);
     await page.close();
+  });
+
+  it('focuses the node named in the URL', async (context) => {
+    if (!browser) return context.skip();
+    await seedDetailedNode(server, 'linked@page');
+
+    const { page, errors } = await openPage(browser, `${server.url}/?node=linked%40page#debug`);
+
+    const panel = page.locator('#panel');
+    await panel.waitFor({ state: 'visible' });
+    expect(await panel.locator('h2').textContent()).toBe('linked@page');
+    await panel.locator('section[data-section="capabilities"]').waitFor();
+
+    await nodeScreenPosition(page, 'linked@page');
+    await page.screenshot({ path: `${artifacts}/page-deep-link.png` });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('draws the demo cluster', async (context) => {
+    if (!browser) return context.skip();
+    const demoServer = await startServer(
+      parseServerConfig({ memory: true, port: '0' }),
+      silentLogger(),
+    );
+    const demo = await startDemoCluster(demoServer.registry, silentLogger(), 2000);
+    try {
+      const { page, errors } = await openPage(browser, `${demoServer.url}/#debug`);
+      await waitForTotal(page, `${demo.nodes.length} nodes`);
+      await nodeScreenPosition(page, demo.nodes[0]!);
+
+      // The screenshot is taken once the drawing stops moving, or after the bounded wait.
+      await waitForStillLayout(page, demo.nodes);
+      await page.locator('body').click({ position: { x: 5, y: 400 } });
+      await page.keyboard.press('f');
+      await page.waitForTimeout(800);
+      await page.screenshot({ path: `${artifacts}/demo-cluster.png` });
+
+      expect(errors).toEqual([]);
+      await page.close();
+    } finally {
+      demo.stop();
+      await demoServer.close();
+    }
   });
 
   it('filters nodes and keeps the filters', async (context) => {

@@ -3,6 +3,7 @@
 // so the layout stays still. While the stream cannot connect, the page polls the graph endpoint
 // instead.
 import { nodeStatuses, type Graph } from '../../src/registry/model.js';
+import { filtersToStore, parseDeepLink, withLinkedGroup } from './deep-link.js';
 import { createFilterControl } from './filter-control.js';
 import {
   emptyFilters,
@@ -75,12 +76,14 @@ function main(): void {
   const live = createLiveState(state);
   const blink = { dim: false };
   const storage = pageStorage();
-  let filters: Filters = storage ? loadFilters(storage) : emptyFilters();
+  const link = parseDeepLink(window.location.search);
+  const storedFilters: Filters = storage ? loadFilters(storage) : emptyFilters();
+  let filters = link.group ? withLinkedGroup(storedFilters, link.group) : storedFilters;
 
   const nameOf = (id: string) => state.nodes.get(id)?.name ?? id;
   const panel = createDetailsPanel(requireElement('panel', HTMLElement), nameOf);
   // `select` and the view getter below read `views`, which is created further down. They run
-  // only on user input, so `views` exists by then.
+  // only on user input or on graph updates, which start after `views` exists.
   const select = (node: ViewNode) => {
     views.current()?.focus(node);
     panel.open(node.id, node.name || node.id);
@@ -118,7 +121,8 @@ function main(): void {
     filters,
     (next) => {
       filters = next;
-      if (storage && !saveFilters(storage, filters)) {
+      const toStore = link.group ? filtersToStore(next, storedFilters, link.group) : next;
+      if (storage && !saveFilters(storage, toStore)) {
         console.warn('failed to store the filters, so they will not survive a reload');
       }
       currentView()?.refilter();
@@ -129,6 +133,10 @@ function main(): void {
   startFlappingBlink(currentView, state, blink);
   exposeDebugHook(currentView, state);
 
+  // `?node=` focuses its node on the first render that contains it.
+  // NOTE: the camera flies to where the node is at that render. A layout that is still
+  // spreading a large graph can move the node out of the centre afterwards.
+  let pendingNode = link.node;
   const render = (changes: Changes) => {
     const view = currentView();
     if (view && changes.structureChanged) {
@@ -141,6 +149,13 @@ function main(): void {
     filterControl.update(state.nodes.values());
     showCounts(statusBar, [...state.nodes.values()], filters);
     showRefreshed(statusBar, new Date());
+    if (pendingNode !== undefined) {
+      const node = findNode(state, pendingNode);
+      if (node) {
+        pendingNode = undefined;
+        select(node);
+      }
+    }
   };
 
   const poller = createPoller(graphUrl(), statusBar, (incoming) =>
@@ -244,10 +259,16 @@ function startFlappingBlink(
   }, FLAPPING_BLINK_MS);
 }
 
+/** Finds a node by name, or by id when no node has that name. */
+function findNode(state: GraphState, key: string): ViewNode | undefined {
+  const nodes = [...state.nodes.values()];
+  return nodes.find((node) => node.name === key) ?? state.nodes.get(key);
+}
+
 /**
  * Sets `window.thunderlinkDebug` when the page URL ends in `#debug`. End-to-end tests use it
  * to find where a node is drawn on screen, so they can click it. Ordinary page loads leave it
- * unset. The flag is a fragment because the server rejects query parameters on `/`.
+ * unset.
  */
 function exposeDebugHook(currentView: () => GraphView | undefined, state: GraphState): void {
   if (window.location.hash !== '#debug') return;
