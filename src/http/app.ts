@@ -40,7 +40,7 @@ export interface AppOptions {
   registry: Registry;
   db: Database;
   logger: Logger;
-  /** The built web page (dist/web); without it `/` says how to build it. */
+  /** The built web page (dist/web); without it, `/` returns instructions to build it. */
   webRoot?: string;
   /** Request body limit in bytes for routes without their own. */
   bodyLimit?: number;

@@ -1,6 +1,6 @@
-// The JSON body parser. It rejects `__proto__` keys, and `constructor` keys holding a
-// `prototype`, which could change the prototype of objects built from the body, with an error
-// that says so instead of calling the JSON malformed.
+// The JSON body parser. It rejects `__proto__` keys, and `constructor` keys containing a
+// `prototype`, because they could change the prototype of objects built from the body. The error
+// names the key instead of calling the JSON malformed.
 import type { FastifyRequest } from 'fastify';
 
 import { RegistryError } from '../errors.js';

@@ -5,7 +5,12 @@ import { LivenessSweeper } from '../liveness/sweeper.js';
 import { type LivenessSettings, defaultLivenessSettings } from '../liveness/settings.js';
 import { silentLogger } from '../log.js';
 import { openPostgres } from '../store/postgres.js';
-import { type TestDatabase, drivers, openTestDatabase } from '../testing/databases.js';
+import {
+  type TestDatabase,
+  drivers,
+  openTestDatabase,
+  emptyRegistry,
+} from '../testing/databases.js';
 import { Registry } from './registry.js';
 
 /** Nodes in these tests heartbeat once a second: degraded after 2.5 s, offline after 6 s. */
@@ -26,10 +31,7 @@ describe.each(drivers)('liveness on %s', (driver) => {
   });
   beforeEach(async (context) => {
     if (!database) return context.skip();
-    await database.db.exec(`
-      TRUNCATE thunderlink_nodes, thunderlink_node_groups, thunderlink_events CASCADE;
-      ALTER SEQUENCE thunderlink_events_seq RESTART;
-      UPDATE thunderlink_liveness_state SET last_sweep_at = NULL`);
+    await emptyRegistry(database.db);
     clock = new FakeClock('2026-05-01T00:00:00Z');
     registry = new Registry(database.db, clock, silentLogger());
     sweeper = new LivenessSweeper(registry.context, settings);

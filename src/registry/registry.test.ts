@@ -5,7 +5,12 @@ import { FakeClock } from '../clock.js';
 import { RegistryError } from '../errors.js';
 import { silentLogger } from '../log.js';
 import { openPostgres } from '../store/postgres.js';
-import { type TestDatabase, drivers, openTestDatabase } from '../testing/databases.js';
+import {
+  type TestDatabase,
+  drivers,
+  openTestDatabase,
+  emptyRegistry,
+} from '../testing/databases.js';
 import { HeartbeatWriter } from './heartbeats.js';
 import { Registry } from './registry.js';
 
@@ -32,9 +37,7 @@ describe.each(drivers)('registry on %s', (driver) => {
   });
   beforeEach(async (context) => {
     if (!database) return context.skip();
-    await database.db.exec(`
-      TRUNCATE thunderlink_nodes, thunderlink_node_groups, thunderlink_events CASCADE;
-      ALTER SEQUENCE thunderlink_events_seq RESTART`);
+    await emptyRegistry(database.db);
     clock = new FakeClock('2026-03-01T12:00:00Z');
     registry = new Registry(database.db, clock, silentLogger());
   });

@@ -14,7 +14,12 @@ import {
   offlineNodesToReap,
   pruneEvents,
 } from '../store/retention.js';
-import { type TestDatabase, drivers, openTestDatabase } from '../testing/databases.js';
+import {
+  type TestDatabase,
+  drivers,
+  openTestDatabase,
+  emptyRegistry,
+} from '../testing/databases.js';
 import type { RollupRecord } from './model.js';
 import { Registry } from './registry.js';
 import { deregisterNode } from './nodes.js';
@@ -166,10 +171,7 @@ describe.each(drivers)('retention on %s', (driver) => {
   beforeEach(async (context) => {
     if (!database) return context.skip();
     await dropHourlyPartitions();
-    await database.db.exec(`
-      TRUNCATE thunderlink_nodes, thunderlink_node_groups, thunderlink_events CASCADE;
-      ALTER SEQUENCE thunderlink_events_seq RESTART;
-      UPDATE thunderlink_outbox_state SET pruned_through = 0`);
+    await emptyRegistry(database.db);
     clock = new FakeClock(at(0));
     registry = new Registry(database.db, clock, silentLogger());
   });

@@ -6,6 +6,6 @@
 /** Waits for the lock; it is released when the transaction ends. */
 export const lockSql = 'SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))';
 
-/** Takes the lock if it is free; the result column `locked` says whether it was. */
+/** Takes the lock if it is free. The result column `locked` is true when it was taken. */
 export const tryLockSql =
   'SELECT pg_try_advisory_xact_lock($1, hashtext(current_schema())) AS locked';

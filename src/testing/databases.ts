@@ -91,3 +91,15 @@ export async function openTestDatabase(driver: DriverName): Promise<TestDatabase
     },
   };
 }
+
+/**
+ * Empties a test database back to its state right after migration: no nodes, groups or events,
+ * the event seq restarted, and no record of a liveness sweep or of pruned events.
+ */
+export async function emptyRegistry(db: Database): Promise<void> {
+  await db.exec(`
+    TRUNCATE thunderlink_nodes, thunderlink_node_groups, thunderlink_events CASCADE;
+    ALTER SEQUENCE thunderlink_events_seq RESTART;
+    UPDATE thunderlink_liveness_state SET last_sweep_at = NULL;
+    UPDATE thunderlink_outbox_state SET pruned_through = 0`);
+}

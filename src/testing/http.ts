@@ -7,7 +7,7 @@ import { FakeClock } from '../clock.js';
 import { buildApp } from '../http/app.js';
 import { silentLogger } from '../log.js';
 import { Registry } from '../registry/registry.js';
-import { type TestDatabase, openTestDatabase } from './databases.js';
+import { type TestDatabase, openTestDatabase, emptyRegistry } from './databases.js';
 
 export interface TestResponse {
   status: number;
@@ -121,9 +121,7 @@ export async function startTestServer(): Promise<TestServer> {
   };
 
   const reset = async () => {
-    await database.db.exec(`
-      TRUNCATE thunderlink_nodes, thunderlink_node_groups, thunderlink_events CASCADE;
-      ALTER SEQUENCE thunderlink_events_seq RESTART`);
+    await emptyRegistry(database.db);
     clock.set(testClockStart);
     serverErrors.length = 0;
   };
