@@ -131,7 +131,7 @@ function main(): void {
   );
 
   startFlappingBlink(currentView, state, blink);
-  exposeDebugHook(currentView, state);
+  exposeDebugHook(currentView, live);
 
   // `?node=` focuses its node on the first render that contains it.
   // NOTE: the camera flies to where the node is at that render. A layout that is still
@@ -270,11 +270,18 @@ function findNode(state: GraphState, key: string): ViewNode | undefined {
  * to find where a node is drawn on screen, so they can click it. Ordinary page loads leave it
  * unset.
  */
-function exposeDebugHook(currentView: () => GraphView | undefined, state: GraphState): void {
+function exposeDebugHook(currentView: () => GraphView | undefined, live: LiveState): void {
   if (window.location.hash !== '#debug') return;
+  const state = live.graph;
   const hook = {
     /** Returns the drawn view's mode, `2d` or `3d`. */
     mode: () => currentView()?.mode,
+    /** Returns the stream position that the drawn graph reflects. */
+    seq: () => live.seq,
+    /** Returns the status the page holds for a node, by name. */
+    status(name: string): string | undefined {
+      return [...state.nodes.values()].find((candidate) => candidate.name === name)?.status;
+    },
     /** Returns the node's position in CSS pixels relative to the graph canvas. */
     screenPosition(name: string): { x: number; y: number } | undefined {
       const node = [...state.nodes.values()].find((candidate) => candidate.name === name);
