@@ -264,6 +264,12 @@ export const Group = Type.Object(
     meta: Meta,
     inserted_at: time,
     updated_at: time,
+    disrupted_since: Type.Union([time, Type.Null()], {
+      description: 'When the mass failure that holds this group started; null when none does',
+    }),
+    disrupted_affected: Type.Union([Type.Integer(), Type.Null()], {
+      description: 'Members the current mass failure holds as disconnected; null when none does',
+    }),
   },
   { $id: 'Group' },
 );

@@ -273,6 +273,11 @@ describe.each(drivers)('liveness on %s', (driver) => {
       (event) => event.name === 'cluster.group.disrupted',
     );
     expect(disrupted?.payload).toMatchObject({ group: 'zone-a', disrupted: true, affected: 5 });
+    // The group record reports the disruption, so a client that joins later can show it.
+    expect(await registry.getGroup('zone-a')).toMatchObject({
+      disrupted_since: expect.any(String),
+      disrupted_affected: 5,
+    });
 
     // Three of five come back: the disruption ends, and the two still silent are judged.
     const back = (await registry.events(0)).next_seq;
@@ -288,6 +293,10 @@ describe.each(drivers)('liveness on %s', (driver) => {
     ]);
     expect(await status('z1')).toBe('online');
     expect(await status('z4')).toBe('offline');
+    expect(await registry.getGroup('zone-a')).toMatchObject({
+      disrupted_since: null,
+      disrupted_affected: null,
+    });
   });
 
   async function zone(name: string, members: string[]) {

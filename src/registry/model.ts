@@ -95,6 +95,10 @@ export interface GroupRecord {
   meta: Meta;
   inserted_at: string;
   updated_at: string;
+  /** When the group's current mass failure started, or null when it has none. */
+  disrupted_since: string | null;
+  /** Members the current mass failure holds as disconnected, or null when it has none. */
+  disrupted_affected: number | null;
 }
 
 export interface HeartbeatRecord {
