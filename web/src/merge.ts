@@ -2,12 +2,18 @@
 // objects. The force layout stores positions and velocities on those objects and tracks them by
 // identity, so every id keeps one object for as long as the registry reports it.
 import type { Graph, GraphLink, GraphNode } from '../../src/registry/model.js';
+import type { CollapsedGroup } from './groups.js';
 
 /** A node as the page keeps it: the wire fields plus what the layout writes onto it. */
 export interface ViewNode extends GraphNode {
   x?: number;
   y?: number;
   z?: number;
+  vx?: number;
+  vy?: number;
+  vz?: number;
+  /** Set on the super-node that the page draws for a collapsed group, never on a registry node. */
+  collapsed?: CollapsedGroup;
 }
 
 /**
@@ -17,6 +23,8 @@ export interface ViewNode extends GraphNode {
 export interface ViewLink extends Omit<GraphLink, 'source' | 'target'> {
   source: string | ViewNode;
   target: string | ViewNode;
+  /** Set on a link that stands for several links through a collapsed group: how many. */
+  merged_count?: number;
 }
 
 /** The page's copy of the graph, mutated in place by `mergeGraph`. */
