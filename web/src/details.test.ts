@@ -103,7 +103,38 @@ describe('tooltips', () => {
     const state = createGraphState();
     state.nodes.set('a', { id: 'a', name: 'a&b' } as ViewNode);
     state.nodes.set('b', { id: 'b', name: 'c' } as ViewNode);
-    const html = linkLabel(state, { id: 'l', source: 'a', target: 'b' } as ViewLink);
+    const nameOf = (id: string) => state.nodes.get(id)?.name;
+    const html = linkLabel(nameOf, { id: 'l', source: 'a', target: 'b' } as ViewLink);
     expect(html).toContain('a&amp;b ↔ c');
+  });
+
+  it('escapes a group name and counts its members', () => {
+    const html = nodeLabel({
+      id: 'group:<i>z</i>',
+      name: '<i>z</i>',
+      collapsed: {
+        group: '<i>z</i>',
+        members: ['a', 'b', 'c'],
+        counts: { online: 2, offline: 1 },
+        disrupted: true,
+      },
+    } as ViewNode);
+    expect(html).not.toContain('<i>');
+    expect(html).toContain('group &lt;i&gt;z&lt;/i&gt;');
+    expect(html).toContain('members: 3');
+    expect(html).toContain('status: 1 offline, 2 online');
+    expect(html).toContain('mass failure');
+  });
+
+  it('labels a merged and a failing link', () => {
+    const html = linkLabel(() => 'x', {
+      id: 'l',
+      source: 'a',
+      target: 'b',
+      merged_count: 4,
+      failing: true,
+    } as ViewLink);
+    expect(html).toContain('links: 4');
+    expect(html).toContain('status: failed');
   });
 });

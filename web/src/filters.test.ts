@@ -5,6 +5,7 @@ import {
   emptyFilters,
   filterOptions,
   filtersActive,
+  drawnNodeMatches,
   linkMatches,
   loadFilters,
   nodeMatches,
@@ -107,6 +108,18 @@ describe('linkMatches', () => {
 
   it('hides a link with an unknown end', () => {
     expect(linkMatches(link('a', 'missing'), nodes, emptyFilters())).toBe(false);
+  });
+
+  it('passes a collapsed group when any member passes', () => {
+    const group = node('group:g', {
+      collapsed: { group: 'g', members: ['a', 'b'], counts: {}, disrupted: false },
+    });
+    const drawn = new Map([['group:g', group]]);
+    const online = { ...emptyFilters(), status: ['online'] };
+    const degraded = { ...emptyFilters(), status: ['degraded'] };
+    expect(drawnNodeMatches(group, nodes, online)).toBe(true);
+    expect(drawnNodeMatches(group, nodes, degraded)).toBe(false);
+    expect(linkMatches(link('group:g', 'group:g'), drawn, online, nodes)).toBe(true);
   });
 });
 

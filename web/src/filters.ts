@@ -47,23 +47,40 @@ export function nodeMatches(node: ViewNode, filters: Filters): boolean {
 }
 
 /**
+ * Returns whether a drawn node passes the filters. The super-node of a collapsed group passes
+ * when any of its members does, and `members` finds those by id.
+ */
+export function drawnNodeMatches(
+  node: ViewNode,
+  members: ReadonlyMap<string, ViewNode>,
+  filters: Filters,
+): boolean {
+  if (!node.collapsed) return nodeMatches(node, filters);
+  return node.collapsed.members.some((id) => {
+    const member = members.get(id);
+    return member !== undefined && nodeMatches(member, filters);
+  });
+}
+
+/**
  * Returns whether a link is drawn, which needs both ends to pass the filters. An end is either
- * a node id or, once the layout has run, the node object itself. An end not in `nodes` hides the
- * link.
+ * a node id or, once the layout has run, the node object itself. An end not in `drawn` hides the
+ * link. `members` finds the members of collapsed groups, as in `drawnNodeMatches`.
  */
 export function linkMatches(
   link: ViewLink,
-  nodes: ReadonlyMap<string, ViewNode>,
+  drawn: ReadonlyMap<string, ViewNode>,
   filters: Filters,
+  members: ReadonlyMap<string, ViewNode> = drawn,
 ): boolean {
-  const end = (value: string | ViewNode) => (typeof value === 'string' ? nodes.get(value) : value);
+  const end = (value: string | ViewNode) => (typeof value === 'string' ? drawn.get(value) : value);
   const source = end(link.source);
   const target = end(link.target);
   return (
     source !== undefined &&
     target !== undefined &&
-    nodeMatches(source, filters) &&
-    nodeMatches(target, filters)
+    drawnNodeMatches(source, members, filters) &&
+    drawnNodeMatches(target, members, filters)
   );
 }
 

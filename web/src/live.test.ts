@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 
 import type { GraphLink, GraphNode } from '../../src/registry/model.js';
 import type { GraphPush } from '../../src/realtime/messages.js';
-import { applyJoinReply, applyPush, createLiveState, joinParams, type LiveState } from './live.js';
+import {
+  applyJoinReply,
+  applyPush,
+  createLiveState,
+  expireFailingLinks,
+  joinParams,
+  nextFailingExpiry,
+  type LiveState,
+} from './live.js';
 import { createGraphState, graphArrays, type ViewLink, type ViewNode } from './merge.js';
 
 function wireNode(id: string, fields: Partial<GraphNode> = {}): GraphNode {
@@ -41,8 +49,13 @@ function wireLink(id: string, source: string, target: string): GraphLink {
   };
 }
 
-function liveWith(nodes: GraphNode[], links: GraphLink[] = [], seq = 10): LiveState {
-  const live = createLiveState(createGraphState());
+function liveWith(
+  nodes: GraphNode[],
+  links: GraphLink[] = [],
+  seq = 10,
+  options: Parameters<typeof createLiveState>[1] = {},
+): LiveState {
+  const live = createLiveState(createGraphState(), options);
   applyJoinReply(live, { mode: 'snapshot', seq, nodes, links });
   return live;
 }
@@ -203,6 +216,59 @@ describe('applyPush', () => {
     expect(live.graph.nodes.get('a')?.isolated).toBe(true);
   });
 
+  it('keeps a failed link drawn until it expires', () => {
+    let now = 1000;
+    const live = liveWith([wireNode('a'), wireNode('b')], [wireLink('l', 'a', 'b')], 10, {
+      failingLinkMs: 1500,
+      now: () => now,
+    });
+    const failed = (seq: number) =>
+      push('link_down', { id: 'l', source: 'a', target: 'b', status: 'failed', seq });
+
+    expect(applyPush(live, failed(11))).toEqual({
+      structureChanged: false,
+      attributesChanged: true,
+    });
+    expect(live.graph.links.get('l')?.failing).toBe(true);
+    expect(nextFailingExpiry(live)).toBe(2500);
+
+    now = 2499;
+    expect(expireFailingLinks(live).structureChanged).toBe(false);
+    expect(live.graph.links.has('l')).toBe(true);
+    now = 2500;
+    expect(expireFailingLinks(live).structureChanged).toBe(true);
+    expect(live.graph.links.has('l')).toBe(false);
+    expect(nextFailingExpiry(live)).toBeUndefined();
+  });
+
+  it('removes a closed link at once even when failures flash', () => {
+    const live = liveWith([wireNode('a'), wireNode('b')], [wireLink('l', 'a', 'b')], 10, {
+      failingLinkMs: 1500,
+    });
+    applyPush(
+      live,
+      push('link_down', { id: 'l', source: 'a', target: 'b', status: 'closed', seq: 11 }),
+    );
+    expect(live.graph.links.has('l')).toBe(false);
+    expect(live.failing.size).toBe(0);
+  });
+
+  it('lets a snapshot settle failing links', () => {
+    const live = liveWith([wireNode('a'), wireNode('b')], [wireLink('l', 'a', 'b')], 10, {
+      failingLinkMs: 1500,
+    });
+    applyPush(
+      live,
+      push('link_down', { id: 'l', source: 'a', target: 'b', status: 'failed', seq: 11 }),
+    );
+    applyPush(live, {
+      event: 'topology_update',
+      payload: { seq: 12, nodes: [wireNode('a'), wireNode('b')], links: [] },
+    });
+    expect(live.graph.links.has('l')).toBe(false);
+    expect(live.failing.size).toBe(0);
+  });
+
   it('deletes a removed node with its links', () => {
     const live = liveWith(
       [wireNode('a'), wireNode('b'), wireNode('c')],
@@ -272,8 +338,9 @@ describe('applyPush', () => {
       live,
       push('group_disrupted', { group: 'g', disrupted: true, affected: 3, seq: 14 }),
     );
-    expect(changes).toEqual({ structureChanged: false, attributesChanged: false });
+    expect(changes).toEqual({ structureChanged: false, attributesChanged: true });
     expect(live.seq).toBe(14);
+    expect(live.disruptions.get('g')).toEqual({ disrupted: true, affected: 3 });
   });
 
   it('rejects a push without seq', () => {

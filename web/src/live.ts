@@ -29,10 +29,49 @@ export interface LiveState {
   graph: GraphState;
   /** The seq the graph reflects, sent as `since` on the next join. Undefined before a snapshot. */
   seq: number | undefined;
+  /**
+   * How long a link that failed stays drawn, marked `failing`, before it is removed, in
+   * milliseconds. 0 removes it at once.
+   */
+  failingLinkMs: number;
+  /** Links that failed and are still drawn, with the time they are due to go, by link id. */
+  failing: Map<string, number>;
+  /** Group disruptions that pushes reported since the caller last read them, by group name. */
+  disruptions: Map<string, { disrupted: boolean; affected: number }>;
+  now(): number;
 }
 
-export function createLiveState(graph: GraphState): LiveState {
-  return { graph, seq: undefined };
+export function createLiveState(
+  graph: GraphState,
+  options: { failingLinkMs?: number; now?: () => number } = {},
+): LiveState {
+  return {
+    graph,
+    seq: undefined,
+    failingLinkMs: options.failingLinkMs ?? 0,
+    failing: new Map(),
+    disruptions: new Map(),
+    now: options.now ?? Date.now,
+  };
+}
+
+/** Removes the failed links whose time to stay drawn is over. */
+export function expireFailingLinks(live: LiveState): Changes {
+  const changes = noChanges();
+  const now = live.now();
+  for (const [id, due] of live.failing) {
+    if (due > now) continue;
+    live.failing.delete(id);
+    addChanges(changes, removeLink(live.graph, id));
+  }
+  return changes;
+}
+
+/** Returns when the next failed link is due to go, or undefined when none is drawn. */
+export function nextFailingExpiry(live: LiveState): number | undefined {
+  let next: number | undefined;
+  for (const due of live.failing.values()) if (next === undefined || due < next) next = due;
+  return next;
 }
 
 /** Returns the join parameters for the current position, so a rejoin resumes where it stopped. */
@@ -64,7 +103,8 @@ export function applyJoinReply(live: LiveState, reply: GraphJoinReply): Changes 
 /**
  * Applies one push to the graph and advances `seq` past it. A sequenced push at or before the
  * current `seq` is skipped, because the graph already reflects it. Events that do not change the
- * graph, such as `group_disrupted` and unknown names, only advance `seq`. Throws a TypeError on a
+ * graph, such as unknown names, only advance `seq`, and `group_disrupted` is recorded in
+ * `disruptions`. A failed link stays drawn as `failing` for `failingLinkMs`. Throws a TypeError on a
  * payload without the ids or seq it needs. Then `seq` stays where it was, but the push may already
  * have changed part of the graph, so the caller should fetch a fresh snapshot.
  */
@@ -74,6 +114,12 @@ export function applyPush(live: LiveState, push: GraphPush): Changes {
 
   if (event === 'topology_update') {
     const graph = readGraph(payload);
+    // A snapshot has the final set of links, so failing links go with it or stay as open ones.
+    for (const id of live.failing.keys()) {
+      const link = live.graph.links.get(id);
+      if (link) delete link.failing;
+    }
+    live.failing.clear();
     const { structureChanged, attributesChanged } = mergeGraph(live.graph, graph);
     if (isSeq(graph.seq)) live.seq = graph.seq;
     return { structureChanged, attributesChanged };
@@ -134,11 +180,28 @@ function applySequenced(live: LiveState, push: SequencedPush): Changes {
       break;
     }
     case 'link_down': {
-      const { id, nodes } = push.payload;
+      const { id, nodes, status } = push.payload;
       if (!isId(id)) throw new TypeError('invalid link_down push: id is missing');
-      addChanges(changes, removeLink(state, id));
+      const drawn = state.links.get(id);
+      if (drawn && status === 'failed' && live.failingLinkMs > 0) {
+        drawn.failing = true;
+        live.failing.set(id, live.now() + live.failingLinkMs);
+        changes.attributesChanged = true;
+      } else {
+        addChanges(changes, removeLink(state, id));
+      }
       for (const node of nodes ?? [])
         addChanges(changes, upsertNode(state, checkNode(node, push.event)));
+      break;
+    }
+    case 'group_disrupted': {
+      const { group, disrupted, affected } = push.payload;
+      if (typeof group !== 'string') throw new TypeError('invalid group_disrupted push: no group');
+      live.disruptions.set(group, {
+        disrupted: disrupted === true,
+        affected: typeof affected === 'number' ? affected : 0,
+      });
+      changes.attributesChanged = true;
       break;
     }
     default:

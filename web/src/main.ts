@@ -6,6 +6,7 @@ import { nodeStatuses, type Graph } from '../../src/registry/model.js';
 import { filtersToStore, parseDeepLink, withLinkedGroup } from './deep-link.js';
 import { createFilterControl } from './filter-control.js';
 import {
+  drawnNodeMatches,
   emptyFilters,
   filtersActive,
   linkMatches,
@@ -14,7 +15,31 @@ import {
   saveFilters,
   type Filters,
 } from './filters.js';
-import { applyPush, createLiveState, type LiveState } from './live.js';
+import { createGroupControl } from './group-control.js';
+import {
+  collapsedGroupOf,
+  colorGroupOf,
+  createProjectionCache,
+  groupChain,
+  groupColors,
+  leafGroups,
+  loadCollapsed,
+  NO_GROUP_COLOR,
+  project,
+  readGroupTree,
+  saveCollapsed,
+  type GroupTree,
+  type Projection,
+  type ProjectionCache,
+} from './groups.js';
+import { linkLabel, nodeLabel } from './labels.js';
+import {
+  applyPush,
+  createLiveState,
+  expireFailingLinks,
+  nextFailingExpiry,
+  type LiveState,
+} from './live.js';
 import {
   createGraphState,
   readGraph,
@@ -25,7 +50,7 @@ import {
 import { bindNavigation } from './navigation.js';
 import { createDetailsPanel } from './panel.js';
 import { connectGraphStream, socketUrl, type ConnectionState } from './stream.js';
-import { STATUS_COLORS } from './style.js';
+import { groupedNodeColor, nodeBlinks, nodeColor, STATUS_COLORS } from './style.js';
 import {
   create2DView,
   create3DView,
@@ -53,7 +78,27 @@ const REQUEST_TIMEOUT_MS = 10_000;
 
 const FLAPPING_BLINK_MS = 700;
 
+/** How long a failed link stays drawn in the failing colour before it goes. */
+const FAILING_LINK_MS = 2000;
+
+/**
+ * The shortest time between two redraws. Updates that arrive in between are applied to the
+ * page's graph at once and drawn together, so a burst of changes costs one redraw.
+ */
+const RENDER_INTERVAL_MS = 200;
+
+/** Graphs with more nodes start with every group that has no child group collapsed. */
+export const COLLAPSE_ABOVE_NODES = 1500;
+
+/** How often the page reloads the group tree, which no push describes in full. */
+const GROUP_REFRESH_MS = 60_000;
+
 const UNREACHABLE_MESSAGE = 'registry unreachable, retrying';
+
+const VIEW_MODE_STORAGE_KEY = 'thunderlink.view';
+const COLOR_BY_STORAGE_KEY = 'thunderlink.colorBy';
+
+type ColorBy = 'status' | 'group';
 
 interface StatusBar {
   connection: HTMLElement;
@@ -61,6 +106,7 @@ interface StatusBar {
   total: HTMLElement;
   refreshed: HTMLTimeElement;
   error: HTMLElement;
+  disruptions: HTMLElement;
 }
 
 const NO_WEBGL_MESSAGE = 'WebGL is not available in this browser, so the graph is drawn in 2D.';
@@ -70,23 +116,88 @@ interface ViewSwitch {
   show(mode: ViewMode): void;
 }
 
-function main(): void {
+/** The groups on the page: the tree, which groups are collapsed, and the drawn projection. */
+interface GroupView {
+  tree: GroupTree;
+  collapsed: Set<string>;
+  /** Groups that a deep link expanded for this visit, which are not stored. */
+  linked: Set<string>;
+  /** Whether the collapsed groups came from storage or were chosen for the first snapshot. */
+  decided: boolean;
+  cache: ProjectionCache;
+  projection: Projection;
+  colors: Map<string, string>;
+  colorBy: ColorBy;
+}
+
+async function main(): Promise<void> {
   const statusBar = createStatusBar();
   const state = createGraphState();
-  const live = createLiveState(state);
+  const live = createLiveState(state, { failingLinkMs: FAILING_LINK_MS });
   const blink = { dim: false };
   const storage = pageStorage();
   const link = parseDeepLink(window.location.search);
   const storedFilters: Filters = storage ? loadFilters(storage) : emptyFilters();
   let filters = link.group ? withLinkedGroup(storedFilters, link.group) : storedFilters;
 
-  const nameOf = (id: string) => state.nodes.get(id)?.name ?? id;
+  const storedCollapsed = storage ? loadCollapsed(storage) : undefined;
+  const groups: GroupView = {
+    tree: new Map(),
+    collapsed: storedCollapsed ?? new Set(),
+    linked: new Set(),
+    decided: storedCollapsed !== undefined,
+    cache: createProjectionCache(),
+    projection: { nodes: [], links: [], structureChanged: false },
+    colors: new Map(),
+    colorBy: storage?.getItem(COLOR_BY_STORAGE_KEY) === 'group' ? 'group' : 'status',
+  };
+  const effectiveCollapsed = () =>
+    groups.linked.size === 0
+      ? groups.collapsed
+      : new Set([...groups.collapsed].filter((name) => !groups.linked.has(name)));
+  const drawnById = new Map<string, ViewNode>();
+
+  const storeCollapsed = () => {
+    if (storage && !saveCollapsed(storage, groups.collapsed)) {
+      console.warn('failed to store the collapsed groups, so they will not survive a reload');
+    }
+  };
+
+  const nameOf = (id: string) => drawnById.get(id)?.name ?? state.nodes.get(id)?.name ?? id;
   const panel = createDetailsPanel(requireElement('panel', HTMLElement), nameOf);
+
+  // A node inside a collapsed group is drawn as its group, so selecting it expands the group.
+  const reveal = (node: ViewNode) => {
+    let group = collapsedGroupOf(node, groups.tree, effectiveCollapsed());
+    if (group === undefined) return;
+    while (group !== undefined) {
+      groups.collapsed.delete(group);
+      group = collapsedGroupOf(node, groups.tree, effectiveCollapsed());
+    }
+    storeCollapsed();
+    renderNow();
+  };
+
   // `select` and the view getter below read `views`, which is created further down. They run
   // only on user input or on graph updates, which start after `views` exists.
   const select = (node: ViewNode) => {
+    if (node.collapsed) {
+      toggleGroup(node.collapsed.group);
+      return;
+    }
+    reveal(node);
     views.current()?.focus(node);
     panel.open(node.id, node.name || node.id);
+  };
+
+  const toggleGroup = (name: string) => {
+    if (groups.collapsed.has(name) && !groups.linked.has(name)) groups.collapsed.delete(name);
+    else {
+      groups.linked.delete(name);
+      groups.collapsed.add(name);
+    }
+    storeCollapsed();
+    renderNow();
   };
 
   const navigation = bindNavigation(
@@ -102,15 +213,31 @@ function main(): void {
     () => panel.close(),
   );
 
+  // Settling is when a deep-linked node reaches its final place, so the camera follows it there.
+  let settleFocus: ViewNode | undefined;
   const views = createViewSwitch(
     requireElement('graph', HTMLElement),
     requireElement('view-mode', HTMLButtonElement),
+    storage,
     {
-      state,
-      blink,
-      nodeVisible: (node) => nodeMatches(node, filters),
-      linkVisible: (link) => linkMatches(link, state.nodes, filters),
+      data: () => groups.projection,
+      nodeColor: (node) => {
+        if (groups.colorBy === 'status') return nodeColor(node, blink.dim);
+        const group = node.collapsed?.group ?? colorGroupOf(node, groups.tree);
+        const hex =
+          group === undefined ? NO_GROUP_COLOR : (groups.colors.get(group) ?? NO_GROUP_COLOR);
+        return groupedNodeColor(node, hex, blink.dim);
+      },
+      nodeLabel,
+      linkLabel: (shown) => linkLabel((id) => drawnById.get(id)?.name, shown),
+      nodeVisible: (node) => drawnNodeMatches(node, state.nodes, filters),
+      linkVisible: (shown) => linkMatches(shown, drawnById, filters, state.nodes),
       onNodeClick: select,
+      onSettled: () => {
+        if (settleFocus === undefined) return;
+        views.current()?.focus(settleFocus);
+        settleFocus = undefined;
+      },
     },
     navigation.isPaused,
   );
@@ -130,33 +257,122 @@ function main(): void {
     },
   );
 
-  startFlappingBlink(currentView, state, blink);
-  exposeDebugHook(currentView, live);
+  const groupControl = createGroupControl(requireElement('groups', HTMLDetailsElement), {
+    toggle: toggleGroup,
+    collapseAll: () => {
+      groups.linked.clear();
+      groups.collapsed = new Set(leafGroups(groups.tree));
+      storeCollapsed();
+      renderNow();
+    },
+    expandAll: () => {
+      groups.collapsed = new Set();
+      storeCollapsed();
+      renderNow();
+    },
+  });
 
-  // `?node=` focuses its node on the first render that contains it.
-  // NOTE: the camera flies to where the node is at that render. A layout that is still
-  // spreading a large graph can move the node out of the centre afterwards.
+  const colorBy = requireElement('color-by', HTMLSelectElement);
+  colorBy.value = groups.colorBy;
+  colorBy.addEventListener('change', () => {
+    groups.colorBy = colorBy.value === 'group' ? 'group' : 'status';
+    storage?.setItem(COLOR_BY_STORAGE_KEY, groups.colorBy);
+    document.body.dataset.colorBy = groups.colorBy;
+    currentView()?.recolorNodes();
+  });
+  document.body.dataset.colorBy = groups.colorBy;
+
+  startBlink(currentView, () => groups.projection.nodes, blink);
+
+  // `?node=` focuses its node on the first render that contains it, and again once the layout
+  // settles.
   let pendingNode = link.node;
-  const render = (changes: Changes) => {
+  let pendingChanges: Changes = { structureChanged: false, attributesChanged: false };
+  let renderTimer: ReturnType<typeof setTimeout> | undefined;
+  let lastRender = -Infinity;
+  let failingTimer: ReturnType<typeof setTimeout> | undefined;
+
+  function renderNow(): void {
+    clearTimeout(renderTimer);
+    renderTimer = undefined;
+    lastRender = performance.now();
+    const changes = pendingChanges;
+    pendingChanges = { structureChanged: false, attributesChanged: false };
+
+    const groupsChanged = applyDisruptions(live, groups.tree);
+    decideCollapsed(groups, state);
+    groups.projection = project(state, groups.tree, effectiveCollapsed(), groups.cache);
+    drawnById.clear();
+    for (const node of groups.projection.nodes) drawnById.set(node.id, node);
+
     const view = currentView();
-    if (view && changes.structureChanged) {
+    if (view && groups.projection.structureChanged) {
       view.setData();
-    } else if (view && changes.attributesChanged) {
+    } else if (view && (changes.attributesChanged || changes.structureChanged || groupsChanged)) {
       view.restyle();
       // A changed status or group can move a node in or out of the filters.
       if (filtersActive(filters)) view.refilter();
     }
-    filterControl.update(state.nodes.values());
-    showCounts(statusBar, [...state.nodes.values()], filters);
+    const nodes = [...state.nodes.values()];
+    groups.colors = groupColors(groups.tree.keys());
+    filterControl.update(nodes);
+    groupControl.update({
+      tree: groups.tree,
+      memberCounts: memberCounts(nodes, groups.tree),
+      collapsed: effectiveCollapsed(),
+      colors: groups.colors,
+    });
+    showCounts(statusBar, nodes, filters);
+    showDisruptions(statusBar, groups.tree);
     showRefreshed(statusBar, new Date());
+    if (hasUnknownGroup(nodes, groups.tree)) groupLoader.refreshSoon();
+    scheduleFailingExpiry();
+
     if (pendingNode !== undefined) {
       const node = findNode(state, pendingNode);
       if (node) {
         pendingNode = undefined;
         select(node);
+        settleFocus = node;
       }
     }
+  }
+
+  // Updates are applied to the page's graph as they come and drawn at most every
+  // RENDER_INTERVAL_MS, in an animation frame so a hidden page does not draw at all.
+  const render = (changes: Changes) => {
+    pendingChanges.structureChanged ||= changes.structureChanged;
+    pendingChanges.attributesChanged ||= changes.attributesChanged;
+    if (renderTimer !== undefined) return;
+    const wait = Math.max(0, lastRender + RENDER_INTERVAL_MS - performance.now());
+    renderTimer = setTimeout(() => requestAnimationFrame(renderNow), wait);
   };
+
+  const scheduleFailingExpiry = () => {
+    const due = nextFailingExpiry(live);
+    clearTimeout(failingTimer);
+    if (due === undefined) return;
+    failingTimer = setTimeout(
+      () => render(expireFailingLinks(live)),
+      Math.max(0, due - Date.now()),
+    );
+  };
+
+  const groupLoader = createGroupLoader(groupsUrl(), (tree) => {
+    groups.tree = tree;
+    // The loaded tree is newer than the disruptions that pushes reported before the load.
+    live.disruptions.clear();
+    render({ structureChanged: false, attributesChanged: true });
+  });
+
+  exposeDebugHook(currentView, live, () => groups.projection.nodes, effectiveCollapsed);
+
+  // The tree decides which groups start collapsed, so the graph waits for its first load.
+  await groupLoader.load();
+  if (link.group) {
+    for (const name of groupChain(groups.tree, link.group)) groups.linked.add(name);
+  }
+  setInterval(() => groupLoader.refreshSoon(), GROUP_REFRESH_MS);
 
   const poller = createPoller(graphUrl(), statusBar, (incoming) =>
     applyPolled(live, incoming, render),
@@ -179,13 +395,111 @@ function main(): void {
 }
 
 /**
+ * Copies the disruptions that pushes reported into the group tree and returns whether any
+ * group changed. A group missing from the tree waits for the next load of the tree.
+ */
+function applyDisruptions(live: LiveState, tree: GroupTree): boolean {
+  let changed = false;
+  for (const [name, disruption] of live.disruptions) {
+    const group = tree.get(name);
+    if (!group) continue;
+    changed ||= group.disrupted !== disruption.disrupted || group.affected !== disruption.affected;
+    group.disrupted = disruption.disrupted;
+    group.affected = disruption.affected;
+    live.disruptions.delete(name);
+  }
+  return changed;
+}
+
+/**
+ * Collapses every group without child groups when the first snapshot is larger than
+ * COLLAPSE_ABOVE_NODES and no collapsed groups were stored. The choice is made once per visit
+ * and stored only when the operator changes it.
+ */
+function decideCollapsed(groups: GroupView, state: GraphState): void {
+  if (groups.decided || state.nodes.size === 0) return;
+  groups.decided = true;
+  if (state.nodes.size <= COLLAPSE_ABOVE_NODES) return;
+  groups.collapsed = new Set(leafGroups(groups.tree));
+  if (groups.collapsed.size > 0) {
+    showNotice(
+      `${state.nodes.size} nodes: groups start collapsed. Click a group, or use the groups menu, to expand it.`,
+    );
+  }
+}
+
+/** Counts the nodes in each group, including those in the groups below it. */
+function memberCounts(nodes: readonly ViewNode[], tree: GroupTree): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const node of nodes) {
+    if (!Array.isArray(node.groups)) continue;
+    const seen = new Set<string>();
+    for (const group of node.groups) for (const name of groupChain(tree, group)) seen.add(name);
+    for (const name of seen) counts.set(name, (counts.get(name) ?? 0) + 1);
+  }
+  return counts;
+}
+
+function hasUnknownGroup(nodes: readonly ViewNode[], tree: GroupTree): boolean {
+  return nodes.some((node) => Array.isArray(node.groups) && node.groups.some((g) => !tree.has(g)));
+}
+
+/**
+ * Loads the group tree from GET /groups. `load()` resolves once the first attempt finished,
+ * whether it succeeded or not, so the page never waits on it for long. `refreshSoon()` loads the
+ * tree again, at most once per second, and a failed load is retried by the next call.
+ */
+function createGroupLoader(
+  url: URL,
+  onLoad: (tree: GroupTree) => void,
+): { load(): Promise<void>; refreshSoon(): void } {
+  let loading: Promise<void> | undefined;
+  let lastStart = -Infinity;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+
+  const load = () => {
+    if (loading) return loading;
+    lastStart = performance.now();
+    loading = (async () => {
+      try {
+        const response = await fetch(url, {
+          headers: { accept: 'application/json' },
+          cache: 'no-store',
+          signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        });
+        if (!response.ok) throw new Error(`GET ${url.pathname} returned HTTP ${response.status}`);
+        onLoad(readGroupTree(await response.json()));
+      } catch (error) {
+        console.warn('failed to load the groups, so groups cannot be collapsed yet', error);
+      } finally {
+        loading = undefined;
+      }
+    })();
+    return loading;
+  };
+
+  return {
+    load,
+    refreshSoon() {
+      if (loading || timer !== undefined) return;
+      const wait = Math.max(0, lastStart + 1000 - performance.now());
+      timer = setTimeout(() => {
+        timer = undefined;
+        void load();
+      }, wait);
+    },
+  };
+}
+
+/**
  * Draws the graph in 3D where WebGL works and in 2D otherwise, and lets `toggle` switch
  * between them. A switch destroys the drawn view and draws the same objects in the other mode,
- * so nodes keep their positions, and a paused layout stays paused.
+ * so nodes keep their positions, and a paused layout stays paused. The chosen mode is stored.
  */
 function createViewSwitch(
   container: HTMLElement,
   toggle: HTMLButtonElement,
+  storage: Storage | undefined,
   options: ViewOptions,
   isPaused: () => boolean,
 ): ViewSwitch {
@@ -215,12 +529,17 @@ function createViewSwitch(
   };
 
   if (webgl) {
-    toggle.addEventListener('click', () => show(view?.mode === '3d' ? '2d' : '3d'));
+    toggle.addEventListener('click', () => {
+      const next = view?.mode === '3d' ? '2d' : '3d';
+      storage?.setItem(VIEW_MODE_STORAGE_KEY, next);
+      show(next);
+    });
   } else {
     showNotice(NO_WEBGL_MESSAGE);
     toggle.disabled = true;
   }
-  show(webgl ? '3d' : '2d');
+  const stored = storage?.getItem(VIEW_MODE_STORAGE_KEY);
+  show(webgl && stored !== '2d' ? '3d' : '2d');
   if (!webgl) toggle.title = 'WebGL is not available, so only the 2D view works';
 
   // The graph libraries size their canvas once, so the page keeps it matched to the window.
@@ -240,21 +559,21 @@ function pageStorage(): Storage | undefined {
 }
 
 /**
- * Blinks flapping nodes by switching their opacity every FLAPPING_BLINK_MS. The timer
- * re-styles the graph only while at least one node is flapping.
+ * Blinks flapping nodes and disrupted groups by switching their opacity every
+ * FLAPPING_BLINK_MS. The timer re-styles the graph only while at least one drawn node blinks.
  *
  * NOTE: each blink rebuilds the material of every node, which has not been measured on large
  * graphs.
  */
-function startFlappingBlink(
+function startBlink(
   currentView: () => GraphView | undefined,
-  state: GraphState,
+  drawnNodes: () => readonly ViewNode[],
   blink: { dim: boolean },
 ): void {
   setInterval(() => {
-    const anyFlapping = [...state.nodes.values()].some((node) => node.flapping === true);
-    if (!anyFlapping && !blink.dim) return;
-    blink.dim = anyFlapping && !blink.dim;
+    const anyBlinking = drawnNodes().some(nodeBlinks);
+    if (!anyBlinking && !blink.dim) return;
+    blink.dim = anyBlinking && !blink.dim;
     currentView()?.recolorNodes();
   }, FLAPPING_BLINK_MS);
 }
@@ -266,13 +585,19 @@ function findNode(state: GraphState, key: string): ViewNode | undefined {
 }
 
 /**
- * Sets `window.thunderlinkDebug` when the page URL ends in `#debug`. End-to-end tests use it
- * to find where a node is drawn on screen, so they can click it. Ordinary page loads leave it
- * unset.
+ * Sets `window.thunderlinkDebug` when the page URL ends in `#debug`. End-to-end tests and the
+ * browser benchmark use it to find where a node is drawn on screen, so they can click it, and to
+ * see what the page holds. Ordinary page loads leave it unset.
  */
-function exposeDebugHook(currentView: () => GraphView | undefined, live: LiveState): void {
+function exposeDebugHook(
+  currentView: () => GraphView | undefined,
+  live: LiveState,
+  drawnNodes: () => readonly ViewNode[],
+  collapsed: () => ReadonlySet<string>,
+): void {
   if (window.location.hash !== '#debug') return;
   const state = live.graph;
+  const drawn = (name: string) => drawnNodes().find((candidate) => candidate.name === name);
   const hook = {
     /** Returns the drawn view's mode, `2d` or `3d`. */
     mode: () => currentView()?.mode,
@@ -282,9 +607,13 @@ function exposeDebugHook(currentView: () => GraphView | undefined, live: LiveSta
     status(name: string): string | undefined {
       return [...state.nodes.values()].find((candidate) => candidate.name === name)?.status;
     },
-    /** Returns the node's position in CSS pixels relative to the graph canvas. */
+    /** Returns the names of the drawn nodes, with a collapsed group drawn under its name. */
+    drawnNames: () => drawnNodes().map((node) => node.name),
+    /** Returns the collapsed groups, sorted by name. */
+    collapsedGroups: () => [...collapsed()].sort(),
+    /** Returns the drawn node's position in CSS pixels relative to the graph canvas. */
     screenPosition(name: string): { x: number; y: number } | undefined {
-      const node = [...state.nodes.values()].find((candidate) => candidate.name === name);
+      const node = drawn(name);
       return node ? currentView()?.screenPosition(node) : undefined;
     },
   };
@@ -425,6 +754,11 @@ function createPoller(
   };
 }
 
+/** Returns the group list URL, relative to the page like the graph URL. */
+function groupsUrl(): URL {
+  return new URL('api/thunderlink/groups', document.baseURI);
+}
+
 function createStatusBar(): StatusBar {
   const list = requireElement('counts', HTMLElement);
   const counts = new Map<string, HTMLElement>();
@@ -448,7 +782,20 @@ function createStatusBar(): StatusBar {
     total: requireElement('total', HTMLElement),
     refreshed: requireElement('refreshed', HTMLTimeElement),
     error: requireElement('error', HTMLElement),
+    disruptions: requireElement('disruptions', HTMLElement),
   };
+}
+
+/** Names the groups in a mass failure, whose members the registry holds as disconnected. */
+function showDisruptions(statusBar: StatusBar, tree: GroupTree): void {
+  const disrupted = [...tree.values()].filter((group) => group.disrupted);
+  statusBar.disruptions.hidden = disrupted.length === 0;
+  statusBar.disruptions.textContent =
+    'mass failure in ' +
+    disrupted
+      .map((group) => `${group.name} (${group.affected} held)`)
+      .sort()
+      .join(', ');
 }
 
 function showCounts(statusBar: StatusBar, nodes: readonly ViewNode[], filters: Filters): void {
@@ -497,4 +844,4 @@ function requireElement<T extends HTMLElement>(id: string, type: new () => T): T
   return element;
 }
 
-main();
+void main();

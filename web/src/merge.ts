@@ -12,6 +12,10 @@ export interface ViewNode extends GraphNode {
   vx?: number;
   vy?: number;
   vz?: number;
+  /** A fixed position, which the layout keeps the node at. */
+  fx?: number;
+  fy?: number;
+  fz?: number;
   /** Set on the super-node that the page draws for a collapsed group, never on a registry node. */
   collapsed?: CollapsedGroup;
 }
@@ -25,6 +29,8 @@ export interface ViewLink extends Omit<GraphLink, 'source' | 'target'> {
   target: string | ViewNode;
   /** Set on a link that stands for several links through a collapsed group: how many. */
   merged_count?: number;
+  /** Set on a link that failed and is drawn for a moment before it goes. */
+  failing?: boolean;
 }
 
 /** The page's copy of the graph, mutated in place by `mergeGraph`. */

@@ -1,5 +1,6 @@
-// The visual encoding of nodes and links: colour by status, size by role, opacity for the
-// maintenance, flapping and isolated markers, width and particles by link load. Every function
+// The visual encoding of nodes and links: colour by status or group, size by role or member count,
+// opacity for the maintenance, flapping, disrupted and isolated markers, width and particles by
+// link load, and a bright colour for a link that failed. Every function
 // here reads only the object it is given, so re-setting an accessor re-styles the graph.
 import type { NodeRole, NodeStatus } from '../../src/registry/model.js';
 import type { ViewLink, ViewNode } from './merge.js';
@@ -58,18 +59,46 @@ export function nodeColor(node: ViewNode, blinkDim = false): string {
   return rgba(rgb, nodeOpacity(node, blinkDim));
 }
 
+/**
+ * Returns the node's colour when the page colours by group: the group's colour, faint for a node
+ * that is offline or disconnected, with the same markers as `nodeColor`.
+ */
+export function groupedNodeColor(node: ViewNode, groupHex: string, blinkDim = false): string {
+  const down = node.status === 'offline' || node.status === 'disconnected';
+  const opacity = nodeOpacity(node, blinkDim) * (down ? DOWN_IN_GROUP_OPACITY : 1);
+  return rgba(hexToRgb(groupHex), opacity);
+}
+
+/** Opacity factor of an offline or disconnected node when nodes are coloured by group. */
+export const DOWN_IN_GROUP_OPACITY = 0.35;
+
+/** Returns whether a node blinks: it is flapping, or it is the super-node of a disrupted group. */
+export function nodeBlinks(node: ViewNode): boolean {
+  return node.flapping === true || node.collapsed?.disrupted === true;
+}
+
 export function nodeOpacity(node: ViewNode, blinkDim = false): number {
+  if (node.collapsed?.disrupted === true) return blinkDim ? FLAPPING_DIM_OPACITY : 1;
   if (node.maintenance === true) return MAINTENANCE_OPACITY;
   if (node.flapping === true) return blinkDim ? FLAPPING_DIM_OPACITY : 1;
   if (node.isolated === true) return ISOLATED_OPACITY;
   return 1;
 }
 
+/** Returns the sphere volume: by role, or for a collapsed group by its member count. */
 export function nodeSize(node: ViewNode): number {
+  if (node.collapsed) return Math.min(MAX_GROUP_SIZE, 4 + node.collapsed.members.length);
   return ROLE_SIZES[node.role] ?? UNKNOWN_ROLE_SIZE;
 }
 
+/** Largest sphere volume of a collapsed group, so a big group does not cover the graph. */
+const MAX_GROUP_SIZE = 60;
+
+/** Colour of a link that failed, drawn for a moment before it goes. */
+export const FAILING_LINK_COLOR = '#ff2d55';
+
 export function linkColor(link: ViewLink): string {
+  if (link.failing === true) return FAILING_LINK_COLOR;
   const rgb = hexToRgb(LINK_COLORS[link.status] ?? DEFAULT_LINK_COLOR);
   return rgba(rgb, link.status === 'degraded' ? DEGRADED_LINK_OPACITY : 1);
 }

@@ -4,10 +4,9 @@
 import ForceGraph3D from '3d-force-graph';
 import ForceGraph2D from 'force-graph';
 
-import { linkLabel, nodeLabel } from './labels.js';
-import { graphArrays, type GraphState, type ViewLink, type ViewNode } from './merge.js';
+import type { ViewLink, ViewNode } from './merge.js';
 import { fitToView, flyTo, setLayoutPaused, type ForceGraph } from './navigation.js';
-import { linkColor, linkParticles, linkWidth, nodeColor, nodeSize } from './style.js';
+import { linkColor, linkParticles, linkWidth, nodeSize } from './style.js';
 
 export type ViewMode = '2d' | '3d';
 
@@ -20,14 +19,35 @@ const FIT_PADDING_PX = 40;
 /** Zoom factor of the 2D view after it centres on a node. */
 const FOCUS_ZOOM = 4;
 
+/** The nodes and links to draw. The view keeps the objects and lets the layout move them. */
+export interface GraphData {
+  nodes: ViewNode[];
+  links: ViewLink[];
+}
+
 export interface ViewOptions {
-  state: GraphState;
-  /** Whether flapping nodes are in the dim half of their blink. */
-  blink: { dim: boolean };
+  /** Returns the objects to draw, called on creation and on every `setData()`. */
+  data(): GraphData;
+  nodeColor(node: ViewNode): string;
+  nodeLabel(node: ViewNode): string;
+  linkLabel(link: ViewLink): string;
   nodeVisible(node: ViewNode): boolean;
   linkVisible(link: ViewLink): boolean;
   onNodeClick(node: ViewNode): void;
+  /** Called each time the layout comes to rest. */
+  onSettled(): void;
 }
+
+/**
+ * Nodes from which the view draws for speed: the layout is computed before the first frame,
+ * spheres have fewer faces and links are drawn as lines without width. 3d-force-graph draws each
+ * node as its own mesh, and frame rates drop at about 5,000 nodes (its author's figure).
+ */
+export const LARGE_GRAPH_NODES = 1000;
+/** Layout ticks computed before a large graph's first frame. */
+const WARMUP_TICKS = 120;
+/** Layout ticks after a change to a settled graph, while the nodes already placed stay pinned. */
+const SETTLED_CHANGE_TICKS = 60;
 
 /** One drawn graph. `destroy()` removes its canvas and frees its renderer. */
 export interface GraphView {
@@ -66,33 +86,44 @@ export function webglAvailable(): boolean {
 
 /** Creates the 3D view. Throws when three.js cannot create its WebGL renderer. */
 export function create3DView(container: HTMLElement, options: ViewOptions): GraphView {
-  const { state, blink } = options;
   // The constructor's type fixes the default node and link types, so the page's own types are
   // set on the instance it returns.
   const graph = new ForceGraph3D(container) as unknown as ForceGraph;
+  const layout = createLayoutControl(graph);
   graph
     .width(container.clientWidth || window.innerWidth)
     .height(container.clientHeight || window.innerHeight)
     .backgroundColor(BACKGROUND)
     .showNavInfo(false)
     .nodeVal(nodeSize)
-    .nodeColor((node) => nodeColor(node, blink.dim))
+    .nodeColor(options.nodeColor)
     .nodeOpacity(0.9)
-    .nodeLabel(nodeLabel)
+    .nodeLabel(options.nodeLabel)
     .nodeVisibility(options.nodeVisible)
     .linkColor(linkColor)
     .linkOpacity(0.6)
-    .linkWidth(linkWidth)
     .linkDirectionalParticles(linkParticles)
     .linkDirectionalParticleWidth(1.5)
-    .linkLabel((link) => linkLabel(state, link))
+    .linkLabel(options.linkLabel)
     .linkVisibility(options.linkVisible)
     .onNodeClick((node) => options.onNodeClick(node))
-    .graphData(graphArrays(state));
+    .onEngineStop(() => {
+      layout.settled();
+      options.onSettled();
+    });
+  const setData = () => {
+    const data = options.data();
+    const large = data.nodes.length >= LARGE_GRAPH_NODES;
+    graph.nodeResolution(large ? 4 : 8);
+    // A width of 0 draws a line, while any other width draws a cylinder mesh per link.
+    graph.linkWidth(large ? 0 : linkWidth);
+    layout.load(data, large);
+  };
+  setData();
 
   return {
     mode: '3d',
-    setData: () => void graph.graphData(graphArrays(state)),
+    setData,
     // Re-setting an accessor rebuilds the 3D objects from the mutated data without restarting
     // the layout, which a graphData() call would do.
     restyle: () =>
@@ -107,7 +138,10 @@ export function create3DView(container: HTMLElement, options: ViewOptions): Grap
       void graph.nodeVisibility(graph.nodeVisibility()).linkVisibility(graph.linkVisibility()),
     focus: (node) => flyTo(graph, node),
     fit: () => fitToView(graph),
-    setPaused: (paused) => setLayoutPaused(graph, paused),
+    setPaused(paused) {
+      layout.paused = paused;
+      setLayoutPaused(graph, paused);
+    },
     screenPosition(node) {
       if (node.x === undefined || node.y === undefined) return undefined;
       return graph.graph2ScreenCoords(node.x, node.y, node.z ?? 0);
@@ -127,28 +161,36 @@ export function create3DView(container: HTMLElement, options: ViewOptions): Grap
 
 /** Creates the 2D view, drawn on a canvas without WebGL. */
 export function create2DView(container: HTMLElement, options: ViewOptions): GraphView {
-  const { state, blink } = options;
   const graph = new ForceGraph2D<ViewNode, ViewLink>(container);
+  const layout = createLayoutControl(graph);
   graph
     .width(container.clientWidth || window.innerWidth)
     .height(container.clientHeight || window.innerHeight)
     .backgroundColor(BACKGROUND)
     .nodeVal(nodeSize)
-    .nodeColor((node) => nodeColor(node, blink.dim))
-    .nodeLabel(nodeLabel)
+    .nodeColor(options.nodeColor)
+    .nodeLabel(options.nodeLabel)
     .nodeVisibility(options.nodeVisible)
     .linkColor(linkColor)
     .linkWidth(linkWidth)
     .linkDirectionalParticles(linkParticles)
     .linkDirectionalParticleWidth(1.5)
-    .linkLabel((link) => linkLabel(state, link))
+    .linkLabel(options.linkLabel)
     .linkVisibility(options.linkVisible)
     .onNodeClick((node) => options.onNodeClick(node))
-    .graphData(graphArrays(state));
+    .onEngineStop(() => {
+      layout.settled();
+      options.onSettled();
+    });
+  const setData = () => {
+    const data = options.data();
+    layout.load(data, data.nodes.length >= LARGE_GRAPH_NODES);
+  };
+  setData();
 
   return {
     mode: '2d',
-    setData: () => void graph.graphData(graphArrays(state)),
+    setData,
     // The canvas is redrawn every frame from the accessors, so re-setting them is enough.
     restyle: () =>
       void graph
@@ -165,7 +207,10 @@ export function create2DView(container: HTMLElement, options: ViewOptions): Grap
       graph.zoom(FOCUS_ZOOM, FLY_MS);
     },
     fit: () => void graph.zoomToFit(FIT_MS, FIT_PADDING_PX),
-    setPaused: (paused) => setLayoutPaused2D(graph, paused),
+    setPaused(paused) {
+      layout.paused = paused;
+      setLayoutPaused2D(graph, paused);
+    },
     screenPosition(node) {
       if (node.x === undefined || node.y === undefined) return undefined;
       return graph.graph2ScreenCoords(node.x, node.y);
@@ -188,4 +233,69 @@ function setLayoutPaused2D(graph: ForceGraph2DType, paused: boolean): void {
     graph.cooldownTicks(Infinity);
     graph.d3ReheatSimulation();
   }
+}
+
+/** The calls that the layout control needs, which both graph libraries provide. */
+interface LayoutGraph {
+  graphData(data: GraphData): unknown;
+  warmupTicks(ticks: number): unknown;
+  cooldownTicks(ticks: number): unknown;
+}
+
+interface LayoutControl {
+  /** Whether the user paused the layout, which the control then leaves stopped. */
+  paused: boolean;
+  /** Hands new data to the layout. */
+  load(data: GraphData, large: boolean): void;
+  /** Records that the layout came to rest and releases the nodes pinned for the last change. */
+  settled(): void;
+}
+
+/**
+ * Decides how the layout treats new data. Every graphData() call restarts the force simulation,
+ * so once the layout has come to rest, a change pins the nodes already placed (`fx`, `fy`, `fz`)
+ * and runs only SETTLED_CHANGE_TICKS ticks, in which new nodes find their place around them. The
+ * pins go when the layout stops. A large graph's first layout is computed before its first frame.
+ * NOTE: a node dragged after the layout settled stays where it is dropped, because the engine
+ * stops as soon as the drag ends.
+ */
+function createLayoutControl(graph: LayoutGraph): LayoutControl {
+  let hasSettled = false;
+  let pinned: ViewNode[] = [];
+
+  const unpin = () => {
+    for (const node of pinned) {
+      delete node.fx;
+      delete node.fy;
+      delete node.fz;
+    }
+    pinned = [];
+  };
+
+  return {
+    paused: false,
+    load(data, large) {
+      unpin();
+      if (hasSettled) {
+        for (const node of data.nodes) {
+          if (node.x === undefined || node.y === undefined || node.fx !== undefined) continue;
+          node.fx = node.x;
+          node.fy = node.y;
+          node.fz = node.z ?? 0;
+          pinned.push(node);
+        }
+      }
+      const placed = data.nodes.length > 0 && data.nodes.every((node) => node.x !== undefined);
+      graph.warmupTicks(large && !placed ? WARMUP_TICKS : 0);
+      if (!this.paused) graph.cooldownTicks(hasSettled ? SETTLED_CHANGE_TICKS : Infinity);
+      graph.graphData(data);
+    },
+    settled() {
+      hasSettled = true;
+      unpin();
+      // Any later change of a graph setting restarts the engine of both libraries, and without
+      // this the simulation would run on with the pins gone. Resuming a paused layout lifts it.
+      graph.cooldownTicks(0);
+    },
+  };
 }
