@@ -51,7 +51,37 @@ async function graphNodeCount(url: string): Promise<number> {
 
 interface DebugHook {
   mode(): '2d' | '3d' | undefined;
+  status(name: string): string | undefined;
+  color(name: string): string | undefined;
+  drawnNames(): string[];
+  collapsedGroups(): string[];
+  graph(): { nodes: string[]; links: string[] };
   screenPosition(name: string): { x: number; y: number } | undefined;
+}
+
+/** Runs a function of the page's debug hook, which `#debug` installs, and returns its result. */
+function debugCall<T>(page: Page, call: (hook: DebugHook) => T): Promise<T> {
+  return page.evaluate((source) => {
+    const hook = (window as unknown as { thunderlinkDebug: DebugHook }).thunderlinkDebug;
+    return (new Function('hook', `return (${source})(hook)`) as (h: DebugHook) => T)(hook);
+  }, call.toString());
+}
+
+/** Waits until a function of the page's debug hook returns a truthy value. */
+async function waitForDebug(
+  page: Page,
+  check: (hook: DebugHook) => unknown,
+  timeout = 20_000,
+): Promise<void> {
+  await page.waitForFunction(
+    (source) => {
+      const hook = (window as unknown as { thunderlinkDebug?: DebugHook }).thunderlinkDebug;
+      if (!hook) return false;
+      return (new Function('hook', `return (${source})(hook)`) as (h: DebugHook) => unknown)(hook);
+    },
+    check.toString(),
+    { timeout },
+  );
 }
 
 function viewMode(page: Page): Promise<string | undefined> {
@@ -314,6 +344,131 @@ describe('web page', () => {
     await page.close();
   });
 
+  it('recolours a node that liveness stops', async (context) => {
+    if (!browser) return context.skip();
+    const registry = server.registry;
+    const { page, errors } = await openPage(browser, `${server.url}/#debug`);
+    await waitForConnection(page, 'live');
+
+    // With a 1 s heartbeat interval the node becomes offline 6 s after its last heartbeat.
+    await registry.ensureNode({ name: 'silent@page', heartbeat_interval_ms: 1000 });
+    await registry.heartbeat('silent@page', { cpu_load: 0.1 });
+    // The view draws an online node in green, #2ecc71.
+    await waitForDebug(page, (hook) => hook.color('silent@page')?.startsWith('rgba(46, 204, 113'));
+    const offlineBefore = Number(await legendCount(page, 'offline'));
+
+    // No more heartbeats: the sweep, once a second, takes the node offline.
+    await waitForDebug(page, (hook) => hook.status('silent@page') === 'offline');
+    await page.waitForFunction(
+      (expected) =>
+        document.querySelector('#counts li[data-status="offline"] span:last-child')?.textContent ===
+        expected,
+      String(offlineBefore + 1),
+    );
+    // The view draws it in the offline red, #e74c3c.
+    await waitForDebug(page, (hook) => hook.color('silent@page')?.startsWith('rgba(231, 76, 60'));
+    await page.screenshot({ path: `${artifacts}/page-liveness-offline.png` });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('collapses and expands a group', async (context) => {
+    if (!browser) return context.skip();
+    const registry = server.registry;
+    const region = await registry.createGroup({ name: 'region@page', group_type: 'region' });
+    await registry.createGroup({
+      name: 'zone@page',
+      group_type: 'zone',
+      parent_group_id: region.id,
+    });
+    const members = ['m1@zone', 'm2@zone', 'm3@zone'];
+    await registry.ensureNode({ name: 'hub@zone', role: 'gateway' });
+    for (const name of members) {
+      await registry.ensureNode({ name });
+      await registry.addMember('zone@page', name);
+      await registry.markOnline(name, { remote_node_id: 'hub@zone' });
+    }
+    const pageContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await pageContext.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.goto(`${server.url}/#debug`);
+    await waitForDebug(page, (hook) => hook.drawnNames().includes('m1@zone'));
+
+    // The groups menu lists the tree and collapses the zone into one super-node.
+    await page.click('#groups summary');
+    const zoneRow = page.locator('#groups .group-row[data-group="zone@page"]');
+    expect(await zoneRow.locator('.group-details').textContent()).toBe('zone, 3 nodes');
+    await zoneRow.locator('button').click();
+    await waitForDebug(page, (hook) => hook.drawnNames().includes('zone@page'));
+    const drawn = await debugCall(page, (hook) => hook.drawnNames());
+    expect(drawn).not.toContain('m1@zone');
+    expect(drawn).toContain('hub@zone');
+    expect(await page.locator('#groups summary').textContent()).toBe('groups (1 collapsed)');
+    await page.click('#groups summary');
+    await page.screenshot({ path: `${artifacts}/page-group-collapsed.png` });
+
+    // The choice survives a reload.
+    await page.reload();
+    await waitForDebug(page, (hook) => hook.drawnNames().includes('zone@page'));
+    expect(await debugCall(page, (hook) => hook.collapsedGroups())).toEqual(['zone@page']);
+
+    // Clicking the super-node expands the group again.
+    await page.click('#pause');
+    await page.waitForTimeout(300);
+    const { x, y } = await nodeScreenPosition(page, 'zone@page');
+    await page.mouse.move(x, y);
+    await page.waitForTimeout(200);
+    await page.mouse.click(x, y);
+    await waitForDebug(page, (hook) => hook.drawnNames().includes('m1@zone'));
+    expect(await debugCall(page, (hook) => hook.collapsedGroups())).toEqual([]);
+
+    // Colouring by group gives the zone's members the zone's colour.
+    await page.selectOption('#color-by', 'group');
+    const colors = await Promise.all(
+      members.map((name) =>
+        page.evaluate((wanted) => {
+          const hook = (window as unknown as { thunderlinkDebug: DebugHook }).thunderlinkDebug;
+          return hook.color(wanted);
+        }, name),
+      ),
+    );
+    expect(new Set(colors).size).toBe(1);
+    expect(colors[0]).not.toBe(await debugCall(page, (hook) => hook.color('hub@zone')));
+    await page.screenshot({ path: `${artifacts}/page-group-colours.png` });
+    expect(errors).toEqual([]);
+    await pageContext.close();
+  });
+
+  it('shows a mass failure of a group', async (context) => {
+    if (!browser) return context.skip();
+    const registry = server.registry;
+    await registry.createGroup({ name: 'failing@page', group_type: 'zone' });
+    const members = ['f1@page', 'f2@page', 'f3@page', 'f4@page'];
+    for (const name of members) {
+      await registry.ensureNode({ name, heartbeat_interval_ms: 200 });
+      await registry.addMember('failing@page', name);
+    }
+    const { page, errors } = await openPage(browser, `${server.url}/#debug`);
+    await waitForConnection(page, 'live');
+
+    // All members fall silent together after one heartbeat each, which the sweep damps into one
+    // disruption of the group.
+    await Promise.all(members.map((name) => registry.heartbeat(name, {})));
+    const banner = page.locator('#disruptions');
+    await banner.waitFor({ state: 'visible', timeout: 20_000 });
+    expect(await banner.textContent()).toMatch(/^mass failure in .*failing@page \(\d+ held\)/);
+    await page.click('#groups summary');
+    const row = page.locator('#groups .group-row[data-group="failing@page"]');
+    expect(await row.locator('.disrupted').textContent()).toBe('mass failure');
+    await row.locator('button').click();
+    await waitForDebug(page, (hook) => hook.drawnNames().includes('failing@page'));
+    await page.click('#groups summary');
+    await page.screenshot({ path: `${artifacts}/page-mass-failure.png` });
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('draws the demo cluster', async (context) => {
     if (!browser) return context.skip();
     const demoServer = await startServer(
@@ -393,6 +548,11 @@ describe('web page', () => {
     await nodeScreenPosition(page, 'switched@page');
     await page.screenshot({ path: `${artifacts}/page-switched-2d.png` });
 
+    // The choice survives a reload.
+    await page.reload();
+    await page.waitForSelector('#graph canvas');
+    expect(await viewMode(page)).toBe('2d');
+
     await page.click('#view-mode');
     expect(await viewMode(page)).toBe('3d');
     await nodeScreenPosition(page, 'switched@page');
@@ -447,7 +607,7 @@ describe('web page', () => {
       await first.registry.markOnline('peer@restart', { remote_node_id: 'kept@restart' });
       const port = first.port;
 
-      const { page, errors } = await openPage(browser, `${first.url}/`);
+      const { page, errors } = await openPage(browser, `${first.url}/#debug`);
       await waitForTotal(page, '2 nodes');
       await waitForConnection(page, 'live');
 
@@ -472,6 +632,23 @@ describe('web page', () => {
         () =>
           document.querySelector('#counts li[data-status="degraded"] span:last-child')
             ?.textContent === '1',
+      );
+      // The page's graph ends equal to the registry's.
+      const response = await fetch(`${restarted.url}/api/thunderlink/graph?include_offline=true`);
+      const graph = (await response.json()) as {
+        nodes: { id: string; status: string }[];
+        links: { id: string }[];
+      };
+      const expectedGraph = {
+        nodes: graph.nodes.map((node) => `${node.id} ${node.status}`).sort(),
+        links: graph.links.map((link) => link.id).sort(),
+      };
+      await page.waitForFunction(
+        (wanted) =>
+          JSON.stringify(
+            (window as unknown as { thunderlinkDebug: DebugHook }).thunderlinkDebug.graph(),
+          ) === wanted,
+        JSON.stringify(expectedGraph),
       );
       await page.screenshot({ path: `${artifacts}/page-after-restart.png` });
 

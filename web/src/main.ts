@@ -215,30 +215,31 @@ async function main(): Promise<void> {
 
   // Settling is when a deep-linked node reaches its final place, so the camera follows it there.
   let settleFocus: ViewNode | undefined;
+  const viewOptions: ViewOptions = {
+    data: () => groups.projection,
+    nodeColor: (node) => {
+      if (groups.colorBy === 'status') return nodeColor(node, blink.dim);
+      const group = node.collapsed?.group ?? colorGroupOf(node, groups.tree);
+      const hex =
+        group === undefined ? NO_GROUP_COLOR : (groups.colors.get(group) ?? NO_GROUP_COLOR);
+      return groupedNodeColor(node, hex, blink.dim);
+    },
+    nodeLabel,
+    linkLabel: (shown) => linkLabel((id) => drawnById.get(id)?.name, shown),
+    nodeVisible: (node) => drawnNodeMatches(node, state.nodes, filters),
+    linkVisible: (shown) => linkMatches(shown, drawnById, filters, state.nodes),
+    onNodeClick: select,
+    onSettled: () => {
+      if (settleFocus === undefined) return;
+      views.current()?.focus(settleFocus);
+      settleFocus = undefined;
+    },
+  };
   const views = createViewSwitch(
     requireElement('graph', HTMLElement),
     requireElement('view-mode', HTMLButtonElement),
     storage,
-    {
-      data: () => groups.projection,
-      nodeColor: (node) => {
-        if (groups.colorBy === 'status') return nodeColor(node, blink.dim);
-        const group = node.collapsed?.group ?? colorGroupOf(node, groups.tree);
-        const hex =
-          group === undefined ? NO_GROUP_COLOR : (groups.colors.get(group) ?? NO_GROUP_COLOR);
-        return groupedNodeColor(node, hex, blink.dim);
-      },
-      nodeLabel,
-      linkLabel: (shown) => linkLabel((id) => drawnById.get(id)?.name, shown),
-      nodeVisible: (node) => drawnNodeMatches(node, state.nodes, filters),
-      linkVisible: (shown) => linkMatches(shown, drawnById, filters, state.nodes),
-      onNodeClick: select,
-      onSettled: () => {
-        if (settleFocus === undefined) return;
-        views.current()?.focus(settleFocus);
-        settleFocus = undefined;
-      },
-    },
+    viewOptions,
     navigation.isPaused,
   );
   const currentView = views.current;
@@ -365,7 +366,11 @@ async function main(): Promise<void> {
     render({ structureChanged: false, attributesChanged: true });
   });
 
-  exposeDebugHook(currentView, live, () => groups.projection.nodes, effectiveCollapsed);
+  exposeDebugHook(currentView, live, {
+    drawnNodes: () => groups.projection.nodes,
+    collapsed: effectiveCollapsed,
+    colorOf: viewOptions.nodeColor,
+  });
 
   // The tree decides which groups start collapsed, so the graph waits for its first load.
   await groupLoader.load();
@@ -592,11 +597,15 @@ function findNode(state: GraphState, key: string): ViewNode | undefined {
 function exposeDebugHook(
   currentView: () => GraphView | undefined,
   live: LiveState,
-  drawnNodes: () => readonly ViewNode[],
-  collapsed: () => ReadonlySet<string>,
+  page: {
+    drawnNodes: () => readonly ViewNode[];
+    collapsed: () => ReadonlySet<string>;
+    colorOf: (node: ViewNode) => string;
+  },
 ): void {
   if (window.location.hash !== '#debug') return;
   const state = live.graph;
+  const { drawnNodes, collapsed } = page;
   const drawn = (name: string) => drawnNodes().find((candidate) => candidate.name === name);
   const hook = {
     /** Returns the drawn view's mode, `2d` or `3d`. */
@@ -609,6 +618,16 @@ function exposeDebugHook(
     },
     /** Returns the names of the drawn nodes, with a collapsed group drawn under its name. */
     drawnNames: () => drawnNodes().map((node) => node.name),
+    /** Returns the colour the view draws a node in, by name. */
+    color(name: string): string | undefined {
+      const node = drawn(name);
+      return node ? page.colorOf(node) : undefined;
+    },
+    /** Returns the ids and statuses of the page's nodes and the ids of its links, sorted. */
+    graph: () => ({
+      nodes: [...state.nodes.values()].map((node) => `${node.id} ${node.status}`).sort(),
+      links: [...state.links.keys()].sort(),
+    }),
     /** Returns the collapsed groups, sorted by name. */
     collapsedGroups: () => [...collapsed()].sort(),
     /** Returns the drawn node's position in CSS pixels relative to the graph canvas. */
