@@ -4,13 +4,17 @@ import type { ViewLink, ViewNode } from './merge.js';
 import {
   BUSY_LINK_MBPS,
   DEGRADED_LINK_OPACITY,
+  DOWN_IN_GROUP_OPACITY,
+  FAILING_LINK_COLOR,
   FLAPPING_DIM_OPACITY,
   ISOLATED_OPACITY,
   MAINTENANCE_OPACITY,
   ROLE_SIZES,
+  groupedNodeColor,
   linkColor,
   linkParticles,
   linkWidth,
+  nodeBlinks,
   nodeColor,
   nodeOpacity,
   nodeSize,
@@ -118,6 +122,42 @@ describe('link encoding', () => {
     expect(linkColor(link({ status: 'established' }))).toMatch(/, 1\)$/);
     expect(linkColor(link({ status: 'degraded' }))).toMatch(
       new RegExp(`, ${DEGRADED_LINK_OPACITY}\\)$`),
+    );
+  });
+
+  it('draws a failing link in its own colour', () => {
+    expect(linkColor(link({ status: 'established', failing: true }))).toBe(FAILING_LINK_COLOR);
+  });
+});
+
+describe('groups', () => {
+  const collapsed = (members: number, disrupted = false) =>
+    node({
+      collapsed: {
+        group: 'g',
+        members: Array.from({ length: members }, (_, i) => `m${i}`),
+        counts: {},
+        disrupted,
+      },
+    });
+
+  it('sizes a collapsed group by its members, up to a bound', () => {
+    expect(nodeSize(collapsed(2))).toBeGreaterThan(nodeSize(node({ role: 'worker' })));
+    expect(nodeSize(collapsed(20))).toBeGreaterThan(nodeSize(collapsed(2)));
+    expect(nodeSize(collapsed(100_000))).toBe(nodeSize(collapsed(1_000_000)));
+  });
+
+  it('blinks a disrupted group', () => {
+    expect(nodeBlinks(collapsed(3, true))).toBe(true);
+    expect(nodeBlinks(collapsed(3))).toBe(false);
+    expect(nodeOpacity(collapsed(3, true), true)).toBe(FLAPPING_DIM_OPACITY);
+    expect(nodeOpacity(collapsed(3, true), false)).toBe(1);
+  });
+
+  it('colours by group and fades nodes that are down', () => {
+    expect(groupedNodeColor(node({ status: 'online' }), '#4e79a7')).toBe('rgba(78, 121, 167, 1)');
+    expect(groupedNodeColor(node({ status: 'offline' }), '#4e79a7')).toBe(
+      `rgba(78, 121, 167, ${DOWN_IN_GROUP_OPACITY})`,
     );
   });
 });
