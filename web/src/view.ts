@@ -48,6 +48,10 @@ export const LARGE_GRAPH_NODES = 1000;
 const WARMUP_TICKS = 120;
 /** Layout ticks after a change to a settled graph, while the nodes already placed stay pinned. */
 const SETTLED_CHANGE_TICKS = 60;
+/** Time after the first data from which the layout counts as settled even if it never stopped. */
+const SETTLE_AFTER_MS = 20_000;
+/** Spread of a new node around the linked node it starts next to, in layout units. */
+const NEW_NODE_SPREAD = 10;
 
 /** One drawn graph. `destroy()` removes its canvas and frees its renderer. */
 export interface GraphView {
@@ -261,6 +265,7 @@ interface LayoutControl {
  */
 function createLayoutControl(graph: LayoutGraph): LayoutControl {
   let hasSettled = false;
+  let firstLoadAt: number | undefined;
   let pinned: ViewNode[] = [];
 
   const unpin = () => {
@@ -276,7 +281,15 @@ function createLayoutControl(graph: LayoutGraph): LayoutControl {
     paused: false,
     load(data, large) {
       unpin();
+      const now = performance.now();
+      firstLoadAt ??= now;
+      // Changes that keep coming stop the layout from ever coming to rest, so after a while the
+      // layout counts as settled anyway.
+      if (now - firstLoadAt > SETTLE_AFTER_MS) hasSettled = true;
+
+      const unplaced = data.nodes.filter((node) => node.x === undefined).length;
       if (hasSettled) {
+        placeNearNeighbours(data);
         for (const node of data.nodes) {
           if (node.x === undefined || node.y === undefined || node.fx !== undefined) continue;
           node.fx = node.x;
@@ -285,8 +298,8 @@ function createLayoutControl(graph: LayoutGraph): LayoutControl {
           pinned.push(node);
         }
       }
-      const placed = data.nodes.length > 0 && data.nodes.every((node) => node.x !== undefined);
-      graph.warmupTicks(large && !placed ? WARMUP_TICKS : 0);
+      // The warm-up blocks the page, so it runs only when most of a large graph is new.
+      graph.warmupTicks(large && unplaced > data.nodes.length / 2 ? WARMUP_TICKS : 0);
       if (!this.paused) graph.cooldownTicks(hasSettled ? SETTLED_CHANGE_TICKS : Infinity);
       graph.graphData(data);
     },
@@ -298,4 +311,27 @@ function createLayoutControl(graph: LayoutGraph): LayoutControl {
       graph.cooldownTicks(0);
     },
   };
+}
+
+/**
+ * Starts each node that has no position yet next to a linked node that has one, so it begins
+ * its few ticks of layout close to where it belongs rather than at the origin.
+ */
+function placeNearNeighbours(data: GraphData): void {
+  const unplaced = new Set(data.nodes.filter((node) => node.x === undefined));
+  if (unplaced.size === 0) return;
+  const byId = new Map(data.nodes.map((node) => [node.id, node]));
+  const resolve = (end: string | ViewNode) => (typeof end === 'string' ? byId.get(end) : end);
+  for (const link of data.links) {
+    const source = resolve(link.source);
+    const target = resolve(link.target);
+    if (!source || !target) continue;
+    const [fresh, anchor] = unplaced.has(source) ? [source, target] : [target, source];
+    if (!unplaced.has(fresh) || anchor.x === undefined || anchor.y === undefined) continue;
+    const jitter = () => (Math.random() - 0.5) * NEW_NODE_SPREAD;
+    fresh.x = anchor.x + jitter();
+    fresh.y = anchor.y + jitter();
+    fresh.z = (anchor.z ?? 0) + jitter();
+    unplaced.delete(fresh);
+  }
 }
