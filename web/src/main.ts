@@ -2,6 +2,8 @@
 // missing, and keeps it current through the realtime stream, changing the drawn objects in place
 // so the layout stays still. While the stream cannot connect, the page polls the graph endpoint
 // instead.
+import { Socket } from 'phoenix';
+
 import { nodeStatuses, type Graph } from '../../src/registry/model.js';
 import { filtersToStore, parseDeepLink, withLinkedGroup } from './deep-link.js';
 import { createFilterControl } from './filter-control.js';
@@ -163,7 +165,7 @@ function main(): void {
   );
 
   connectGraphStream(live, {
-    url: socketUrl(document.baseURI),
+    socket: new Socket(socketUrl(document.baseURI)),
     offlineAfterMs: OFFLINE_AFTER_MS,
     onChanges: render,
     onState: (connection) => {
