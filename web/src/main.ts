@@ -2,7 +2,7 @@
 // missing, and keeps it current through the realtime stream, changing the drawn objects in place
 // so the layout stays still. While the stream cannot connect, the page polls the graph endpoint
 // instead.
-import { Socket } from 'phoenix';
+import { Socket, type Channel } from 'phoenix';
 
 import { nodeStatuses, type Graph } from '../../src/registry/model.js';
 import { filtersToStore, parseDeepLink, withLinkedGroup } from './deep-link.js';
@@ -83,7 +83,9 @@ function main(): void {
   let filters = link.group ? withLinkedGroup(storedFilters, link.group) : storedFilters;
 
   const nameOf = (id: string) => state.nodes.get(id)?.name ?? id;
-  const panel = createDetailsPanel(requireElement('panel', HTMLElement), nameOf);
+  // One socket carries the graph stream and the details panel's node channel.
+  const socket = new Socket(socketUrl(document.baseURI));
+  const panel = createDetailsPanel(requireElement('panel', HTMLElement), nameOf, socket);
   // `select` and the view getter below read `views`, which is created further down. They run
   // only on user input or on graph updates, which start after `views` exists.
   const select = (node: ViewNode) => {
@@ -133,7 +135,7 @@ function main(): void {
   );
 
   startFlappingBlink(currentView, state, blink);
-  exposeDebugHook(currentView, live);
+  exposeDebugHook(currentView, live, socket);
 
   // `?node=` focuses its node on the first render that contains it.
   // NOTE: the camera flies to where the node is at that render. A layout that is still
@@ -165,7 +167,7 @@ function main(): void {
   );
 
   connectGraphStream(live, {
-    socket: new Socket(socketUrl(document.baseURI)),
+    socket,
     offlineAfterMs: OFFLINE_AFTER_MS,
     onChanges: render,
     onState: (connection) => {
@@ -272,7 +274,11 @@ function findNode(state: GraphState, key: string): ViewNode | undefined {
  * to find where a node is drawn on screen, so they can click it. Ordinary page loads leave it
  * unset.
  */
-function exposeDebugHook(currentView: () => GraphView | undefined, live: LiveState): void {
+function exposeDebugHook(
+  currentView: () => GraphView | undefined,
+  live: LiveState,
+  socket: Socket,
+): void {
   if (window.location.hash !== '#debug') return;
   const state = live.graph;
   const hook = {
@@ -288,6 +294,16 @@ function exposeDebugHook(currentView: () => GraphView | undefined, live: LiveSta
     screenPosition(name: string): { x: number; y: number } | undefined {
       const node = [...state.nodes.values()].find((candidate) => candidate.name === name);
       return node ? currentView()?.screenPosition(node) : undefined;
+    },
+    /**
+     * Returns the topics of the socket's channels. The phoenix client drops a channel from its
+     * `channels` array once the server acknowledges the leave or the leave times out. The array
+     * is missing from @types/phoenix.
+     */
+    channelTopics(): string[] {
+      return (socket as unknown as { channels: Channel[] }).channels.map(
+        (channel) => channel.topic,
+      );
     },
   };
   Object.assign(window, { thunderlinkDebug: hook });
