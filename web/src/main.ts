@@ -2,6 +2,8 @@
 // missing, and keeps it current through the realtime stream, changing the drawn objects in place
 // so the layout stays still. While the stream cannot connect, the page polls the graph endpoint
 // instead.
+import { Socket, type Channel } from 'phoenix';
+
 import { nodeStatuses, type Graph } from '../../src/registry/model.js';
 import { filtersToStore, parseDeepLink, withLinkedGroup } from './deep-link.js';
 import { createFilterControl } from './filter-control.js';
@@ -164,7 +166,9 @@ async function main(): Promise<void> {
   };
 
   const nameOf = (id: string) => drawnById.get(id)?.name ?? state.nodes.get(id)?.name ?? id;
-  const panel = createDetailsPanel(requireElement('panel', HTMLElement), nameOf);
+  // One socket carries the graph stream and the details panel's node channel.
+  const socket = new Socket(socketUrl(document.baseURI));
+  const panel = createDetailsPanel(requireElement('panel', HTMLElement), nameOf, socket);
 
   // A node inside a collapsed group is drawn as its group, so selecting it expands the group.
   const reveal = (node: ViewNode) => {
@@ -370,6 +374,7 @@ async function main(): Promise<void> {
     drawnNodes: () => groups.projection.nodes,
     collapsed: effectiveCollapsed,
     colorOf: viewOptions.nodeColor,
+    socket,
   });
 
   // The tree decides which groups start collapsed, so the graph waits for its first load.
@@ -384,7 +389,7 @@ async function main(): Promise<void> {
   );
 
   connectGraphStream(live, {
-    url: socketUrl(document.baseURI),
+    socket,
     offlineAfterMs: OFFLINE_AFTER_MS,
     onChanges: render,
     onState: (connection) => {
@@ -601,6 +606,7 @@ function exposeDebugHook(
     drawnNodes: () => readonly ViewNode[];
     collapsed: () => ReadonlySet<string>;
     colorOf: (node: ViewNode) => string;
+    socket: Socket;
   },
 ): void {
   if (window.location.hash !== '#debug') return;
@@ -634,6 +640,16 @@ function exposeDebugHook(
     screenPosition(name: string): { x: number; y: number } | undefined {
       const node = drawn(name);
       return node ? currentView()?.screenPosition(node) : undefined;
+    },
+    /**
+     * Returns the topics of the socket's channels. The phoenix client drops a channel from its
+     * `channels` array once the server acknowledges the leave or the leave times out. The array
+     * is missing from @types/phoenix.
+     */
+    channelTopics(): string[] {
+      return (page.socket as unknown as { channels: Channel[] }).channels.map(
+        (channel) => channel.topic,
+      );
     },
   };
   Object.assign(window, { thunderlinkDebug: hook });
@@ -779,6 +795,13 @@ function groupsUrl(): URL {
 }
 
 function createStatusBar(): StatusBar {
+  // The bar wraps onto more rows in narrow windows, and the panel and notices sit below it.
+  const bar = requireElement('status-bar', HTMLElement);
+  const setBarHeight = () =>
+    document.documentElement.style.setProperty('--bar-height', `${bar.offsetHeight}px`);
+  new ResizeObserver(setBarHeight).observe(bar);
+  setBarHeight();
+
   const list = requireElement('counts', HTMLElement);
   const counts = new Map<string, HTMLElement>();
 

@@ -1,8 +1,11 @@
 // The details panel for one node. It fetches GET /api/thunderlink/nodes/:id each time a node
 // is selected and writes every value with textContent, because devices choose their own
-// names, metadata and capability values.
+// names, metadata and capability values. Above the details it draws the node's metric sparklines.
+import type { Socket } from 'phoenix';
+
 import type { NodeDetails } from '../../src/registry/operations.js';
 import { detailSections } from './details.js';
+import { createSparklines } from './sparkline-view.js';
 
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -14,18 +17,22 @@ export interface DetailsPanel {
   readonly nodeId: string | undefined;
 }
 
+/** Creates the panel. Its sparklines join node channels on `socket`, the page's one socket. */
 export function createDetailsPanel(
   element: HTMLElement,
   nameOf: (id: string) => string,
+  socket: Socket,
 ): DetailsPanel {
   const title = requireChild(element, 'h2');
   const body = requireChild(element, '.panel-body');
   const closeButton = requireChild(element, 'button.close');
+  const sparklines = createSparklines(requireChild(element, '.sparklines'), socket);
   let loading: AbortController | undefined;
   let nodeId: string | undefined;
 
   const close = () => {
     loading?.abort();
+    sparklines.stop();
     nodeId = undefined;
     element.hidden = true;
   };
@@ -58,6 +65,7 @@ export function createDetailsPanel(
       title.textContent = name;
       body.replaceChildren(paragraph('loading…'));
       element.hidden = false;
+      sparklines.show(id);
       void load(id, loading);
     },
     close,

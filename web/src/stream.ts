@@ -1,6 +1,6 @@
 // Keeps the page's graph current through the `thunderlink:graph` channel, using the official
 // `phoenix` client, and reports the connection state for the indicator and the polling fallback.
-import { Socket, type Channel } from 'phoenix';
+import type { Channel, Socket } from 'phoenix';
 
 import { graphTopic, type GraphJoinReply } from '../../src/realtime/messages.js';
 import type { Changes } from './merge.js';
@@ -13,8 +13,10 @@ import { applyJoinReply, applyPush, graphPushEvents, joinParams, type LiveState 
 export type ConnectionState = 'connecting' | 'live' | 'reconnecting' | 'offline';
 
 export interface StreamOptions {
-  /** The `ws:` or `wss:` URL of the socket endpoint, without the `/websocket` suffix. */
-  url: string;
+  /**
+   * The page's socket, shared with the details panel. The stream connects it and never closes it.
+   */
+  socket: Socket;
   /** How long the stream may be down before the state becomes `offline`, in milliseconds. */
   offlineAfterMs: number;
   /** Called after a reply or push changed the graph. */
@@ -23,6 +25,7 @@ export interface StreamOptions {
 }
 
 export interface GraphStream {
+  /** Leaves the graph topic. The socket stays connected for its other channels. */
   close(): void;
 }
 
@@ -33,7 +36,7 @@ export interface GraphStream {
  * page leave and join again without `since`, which replaces the graph with a fresh snapshot.
  */
 export function connectGraphStream(live: LiveState, options: StreamOptions): GraphStream {
-  const socket = new Socket(options.url);
+  const { socket } = options;
   let state: ConnectionState | undefined;
   let offlineTimer: ReturnType<typeof setTimeout> | undefined;
   let channel: Channel;
@@ -101,8 +104,7 @@ export function connectGraphStream(live: LiveState, options: StreamOptions): Gra
   };
 
   setState('connecting');
-  socket.onError(() => markDown());
-  socket.onClose(() => markDown());
+  const socketCallbacks = [socket.onError(() => markDown()), socket.onClose(() => markDown())];
   // Counts the first connection attempt towards the offline timeout too.
   markDown();
   socket.connect();
@@ -112,7 +114,7 @@ export function connectGraphStream(live: LiveState, options: StreamOptions): Gra
     close() {
       clearTimeout(offlineTimer);
       channel.leave();
-      socket.disconnect();
+      socket.off(socketCallbacks);
     },
   };
 }
