@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -164,7 +163,6 @@ describe('web page', () => {
   let browser: Browser | null;
 
   beforeAll(async () => {
-    if (!findWebRoot()) execFileSync('npx', ['vite', 'build'], { stdio: 'ignore' });
     mkdirSync(artifacts, { recursive: true });
     server = await startServer(parseServerConfig({ memory: true, port: '0' }), silentLogger());
     browser = await launchBrowser();

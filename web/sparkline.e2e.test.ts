@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { parseServerConfig } from '../src/config.js';
 import { silentLogger } from '../src/log.js';
-import { type RunningServer, findWebRoot, startServer } from '../src/server.js';
+import { type RunningServer, startServer } from '../src/server.js';
 import { launchBrowser } from '../src/testing/browser.js';
 
 const artifacts = 'test-artifacts';
@@ -93,7 +92,6 @@ describe('details panel sparklines', () => {
   let browser: Browser | null;
 
   beforeAll(async () => {
-    if (!findWebRoot()) execFileSync('npx', ['vite', 'build'], { stdio: 'ignore' });
     mkdirSync(artifacts, { recursive: true });
     server = await startServer(parseServerConfig({ memory: true, port: '0' }), silentLogger());
     browser = await launchBrowser();
