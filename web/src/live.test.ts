@@ -192,7 +192,11 @@ describe('applyPush', () => {
         nodes: [wireNode('a'), wireNode('b')],
       }),
     );
-    expect(changes).toEqual({ structureChanged: false, attributesChanged: true });
+    expect(changes).toEqual({
+      structureChanged: false,
+      attributesChanged: true,
+      linkAttributesChanged: true,
+    });
     expect(live.graph.links.get('l')).toBe(link);
     expect(link?.status).toBe('degraded');
   });
@@ -228,6 +232,7 @@ describe('applyPush', () => {
     expect(applyPush(live, failed(11))).toEqual({
       structureChanged: false,
       attributesChanged: true,
+      linkAttributesChanged: true,
     });
     expect(live.graph.links.get('l')?.failing).toBe(true);
     expect(nextFailingExpiry(live)).toBe(2500);

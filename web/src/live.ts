@@ -120,9 +120,14 @@ export function applyPush(live: LiveState, push: GraphPush): Changes {
       if (link) delete link.failing;
     }
     live.failing.clear();
-    const { structureChanged, attributesChanged } = mergeGraph(live.graph, graph);
+    const { structureChanged, attributesChanged, linkAttributesChanged } = mergeGraph(
+      live.graph,
+      graph,
+    );
     if (isSeq(graph.seq)) live.seq = graph.seq;
-    return { structureChanged, attributesChanged };
+    return linkAttributesChanged
+      ? { structureChanged, attributesChanged, linkAttributesChanged }
+      : { structureChanged, attributesChanged };
   }
   if (event === 'node_metrics') return applyMetrics(live, payload as GraphPushes['node_metrics']);
 
@@ -187,6 +192,7 @@ function applySequenced(live: LiveState, push: SequencedPush): Changes {
         drawn.failing = true;
         live.failing.set(id, live.now() + live.failingLinkMs);
         changes.attributesChanged = true;
+        changes.linkAttributesChanged = true;
       } else {
         addChanges(changes, removeLink(state, id));
       }
@@ -246,6 +252,7 @@ function noChanges(): Changes {
 function addChanges(total: Changes, more: Changes): void {
   total.structureChanged ||= more.structureChanged;
   total.attributesChanged ||= more.attributesChanged;
+  if (more.linkAttributesChanged) total.linkAttributesChanged = true;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -314,7 +314,7 @@ async function main(): Promise<void> {
     if (view && groups.projection.structureChanged) {
       view.setData();
     } else if (view && (changes.attributesChanged || changes.structureChanged || groupsChanged)) {
-      view.restyle();
+      view.restyle(changes.linkAttributesChanged === true || changes.structureChanged);
       // A changed status or group can move a node in or out of the filters.
       if (filtersActive(filters)) view.refilter();
     }
@@ -348,6 +348,7 @@ async function main(): Promise<void> {
   const render = (changes: Changes) => {
     pendingChanges.structureChanged ||= changes.structureChanged;
     pendingChanges.attributesChanged ||= changes.attributesChanged;
+    if (changes.linkAttributesChanged) pendingChanges.linkAttributesChanged = true;
     if (renderTimer !== undefined) return;
     const wait = Math.max(0, lastRender + RENDER_INTERVAL_MS - performance.now());
     renderTimer = setTimeout(() => requestAnimationFrame(renderNow), wait);

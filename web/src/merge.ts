@@ -100,6 +100,7 @@ export function mergeGraph(state: GraphState, incoming: Graph): MergeResult {
   return {
     structureChanged: nodes.structureChanged || links.structureChanged,
     attributesChanged: nodes.attributesChanged || links.attributesChanged,
+    ...(links.linkAttributesChanged ? { linkAttributesChanged: true } : {}),
     nodes: [...state.nodes.values()],
     links: [...state.links.values()],
   };
@@ -197,6 +198,8 @@ export interface Changes {
   structureChanged: boolean;
   /** True when a field of a node or a drawn link changed while the id sets stayed the same. */
   attributesChanged: boolean;
+  /** True when the changed fields include a drawn link's, so links need re-styling too. */
+  linkAttributesChanged?: boolean;
 }
 
 function mergeNodes(state: GraphState, incoming: readonly GraphNode[]): Changes {
@@ -251,7 +254,10 @@ function placeLink(state: GraphState, wire: GraphLink, changes: Changes): void {
 
   if (drawn && ready) {
     if (rewire(state, link, wire)) changes.structureChanged = true;
-    else if (fieldsChanged) changes.attributesChanged = true;
+    else if (fieldsChanged) {
+      changes.attributesChanged = true;
+      changes.linkAttributesChanged = true;
+    }
   } else if (drawn) {
     state.links.delete(wire.id);
     state.heldLinks.set(wire.id, link);

@@ -48,6 +48,8 @@ export const LARGE_GRAPH_NODES = 1000;
 const WARMUP_TICKS = 120;
 /** Layout ticks after a change to a settled graph, while the nodes already placed stay pinned. */
 const SETTLED_CHANGE_TICKS = 60;
+/** Time without input, changes or layout movement after which the view stops drawing frames. */
+const IDLE_AFTER_MS = 2000;
 /** Time after the first data from which the layout counts as settled even if it never stopped. */
 const SETTLE_AFTER_MS = 20_000;
 /** Spread of a new node around the linked node it starts next to, in layout units. */
@@ -58,8 +60,11 @@ export interface GraphView {
   readonly mode: ViewMode;
   /** Hands the state's current nodes and links to the layout, which restarts it. */
   setData(): void;
-  /** Rebuilds colours, sizes and widths from the mutated objects without restarting the layout. */
-  restyle(): void;
+  /**
+   * Rebuilds node colours and sizes from the mutated objects without restarting the layout, and
+   * link colours, widths and particles too when `links` is true.
+   */
+  restyle(links: boolean): void;
   /** Rebuilds only the node colours, which carry the flapping blink. */
   recolorNodes(): void;
   /** Re-applies the visibility accessors after the filters changed. */
@@ -113,15 +118,21 @@ export function create3DView(container: HTMLElement, options: ViewOptions): Grap
     .onNodeClick((node) => options.onNodeClick(node))
     .onEngineStop(() => {
       layout.settled();
+      idle.wake();
       options.onSettled();
     });
+  let particles = false;
+  const idle = createIdleAnimation(graph, container, () => !layout.running && !particles);
   const setData = () => {
     const data = options.data();
     const large = data.nodes.length >= LARGE_GRAPH_NODES;
     graph.nodeResolution(large ? 4 : 8);
     // A width of 0 draws a line, while any other width draws a cylinder mesh per link.
     graph.linkWidth(large ? 0 : linkWidth);
+    graph.linkDirectionalParticles(large ? 0 : linkParticles);
+    particles = !large && data.links.some((link) => linkParticles(link) > 0);
     layout.load(data, large);
+    idle.wake();
   };
   setData();
 
@@ -130,28 +141,52 @@ export function create3DView(container: HTMLElement, options: ViewOptions): Grap
     setData,
     // Re-setting an accessor rebuilds the 3D objects from the mutated data without restarting
     // the layout, which a graphData() call would do.
-    restyle: () =>
-      void graph
-        .nodeColor(graph.nodeColor())
-        .nodeVal(graph.nodeVal())
-        .linkColor(graph.linkColor())
-        .linkWidth(graph.linkWidth())
-        .linkDirectionalParticles(graph.linkDirectionalParticles()),
-    recolorNodes: () => void graph.nodeColor(graph.nodeColor()),
-    refilter: () =>
-      void graph.nodeVisibility(graph.nodeVisibility()).linkVisibility(graph.linkVisibility()),
-    focus: (node) => flyTo(graph, node),
-    fit: () => fitToView(graph),
+    restyle(links) {
+      graph.nodeColor(graph.nodeColor()).nodeVal(graph.nodeVal());
+      if (links) {
+        graph
+          .linkColor(graph.linkColor())
+          .linkWidth(graph.linkWidth())
+          .linkDirectionalParticles(graph.linkDirectionalParticles());
+        const data = options.data();
+        particles =
+          data.nodes.length < LARGE_GRAPH_NODES &&
+          data.links.some((link) => linkParticles(link) > 0);
+      }
+      idle.wake();
+    },
+    recolorNodes() {
+      graph.nodeColor(graph.nodeColor());
+      idle.wake();
+    },
+    refilter() {
+      graph.nodeVisibility(graph.nodeVisibility()).linkVisibility(graph.linkVisibility());
+      idle.wake();
+    },
+    focus(node) {
+      flyTo(graph, node);
+      idle.wake(FLY_MS + IDLE_AFTER_MS);
+    },
+    fit() {
+      fitToView(graph);
+      idle.wake(FIT_MS + IDLE_AFTER_MS);
+    },
     setPaused(paused) {
       layout.paused = paused;
+      layout.running = !paused;
       setLayoutPaused(graph, paused);
+      idle.wake();
     },
     screenPosition(node) {
       if (node.x === undefined || node.y === undefined) return undefined;
       return graph.graph2ScreenCoords(node.x, node.y, node.z ?? 0);
     },
-    resize: (width, height) => void graph.width(width).height(height),
+    resize(width, height) {
+      graph.width(width).height(height);
+      idle.wake();
+    },
     destroy() {
+      idle.stop();
       graph.pauseAnimation();
       graph._destructor();
       // In 3d-force-graph 1.80, _destructor() leaves the renderer and the controls alive, so
@@ -184,11 +219,18 @@ export function create2DView(container: HTMLElement, options: ViewOptions): Grap
     .onNodeClick((node) => options.onNodeClick(node))
     .onEngineStop(() => {
       layout.settled();
+      idle.wake();
       options.onSettled();
     });
+  let particles = false;
+  const idle = createIdleAnimation(graph, container, () => !layout.running && !particles);
   const setData = () => {
     const data = options.data();
-    layout.load(data, data.nodes.length >= LARGE_GRAPH_NODES);
+    const large = data.nodes.length >= LARGE_GRAPH_NODES;
+    graph.linkDirectionalParticles(large ? 0 : linkParticles);
+    particles = !large && data.links.some((link) => linkParticles(link) > 0);
+    layout.load(data, large);
+    idle.wake();
   };
   setData();
 
@@ -196,31 +238,53 @@ export function create2DView(container: HTMLElement, options: ViewOptions): Grap
     mode: '2d',
     setData,
     // The canvas is redrawn every frame from the accessors, so re-setting them is enough.
-    restyle: () =>
-      void graph
-        .nodeColor(graph.nodeColor())
-        .nodeVal(graph.nodeVal())
-        .linkColor(graph.linkColor())
-        .linkWidth(graph.linkWidth())
-        .linkDirectionalParticles(graph.linkDirectionalParticles()),
-    recolorNodes: () => void graph.nodeColor(graph.nodeColor()),
-    refilter: () =>
-      void graph.nodeVisibility(graph.nodeVisibility()).linkVisibility(graph.linkVisibility()),
+    restyle(links) {
+      graph.nodeColor(graph.nodeColor()).nodeVal(graph.nodeVal());
+      if (links) {
+        graph
+          .linkColor(graph.linkColor())
+          .linkWidth(graph.linkWidth())
+          .linkDirectionalParticles(graph.linkDirectionalParticles());
+        const data = options.data();
+        particles =
+          data.nodes.length < LARGE_GRAPH_NODES &&
+          data.links.some((link) => linkParticles(link) > 0);
+      }
+      idle.wake();
+    },
+    recolorNodes() {
+      graph.nodeColor(graph.nodeColor());
+      idle.wake();
+    },
+    refilter() {
+      graph.nodeVisibility(graph.nodeVisibility()).linkVisibility(graph.linkVisibility());
+      idle.wake();
+    },
     focus(node) {
       graph.centerAt(node.x ?? 0, node.y ?? 0, FLY_MS);
       graph.zoom(FOCUS_ZOOM, FLY_MS);
+      idle.wake(FLY_MS + IDLE_AFTER_MS);
     },
-    fit: () => void graph.zoomToFit(FIT_MS, FIT_PADDING_PX),
+    fit() {
+      graph.zoomToFit(FIT_MS, FIT_PADDING_PX);
+      idle.wake(FIT_MS + IDLE_AFTER_MS);
+    },
     setPaused(paused) {
       layout.paused = paused;
+      layout.running = !paused;
       setLayoutPaused2D(graph, paused);
+      idle.wake();
     },
     screenPosition(node) {
       if (node.x === undefined || node.y === undefined) return undefined;
       return graph.graph2ScreenCoords(node.x, node.y);
     },
-    resize: (width, height) => void graph.width(width).height(height),
+    resize(width, height) {
+      graph.width(width).height(height);
+      idle.wake();
+    },
     destroy() {
+      idle.stop();
       graph.pauseAnimation();
       graph._destructor();
       container.replaceChildren();
@@ -249,6 +313,8 @@ interface LayoutGraph {
 interface LayoutControl {
   /** Whether the user paused the layout, which the control then leaves stopped. */
   paused: boolean;
+  /** Whether the force simulation is moving nodes. */
+  running: boolean;
   /** Hands new data to the layout. */
   load(data: GraphData, large: boolean): void;
   /** Records that the layout came to rest and releases the nodes pinned for the last change. */
@@ -279,8 +345,10 @@ function createLayoutControl(graph: LayoutGraph): LayoutControl {
 
   return {
     paused: false,
+    running: false,
     load(data, large) {
       unpin();
+      this.running = !this.paused;
       const now = performance.now();
       firstLoadAt ??= now;
       // Changes that keep coming stop the layout from ever coming to rest, so after a while the
@@ -305,6 +373,7 @@ function createLayoutControl(graph: LayoutGraph): LayoutControl {
     },
     settled() {
       hasSettled = true;
+      this.running = false;
       unpin();
       // Any later change of a graph setting restarts the engine of both libraries, and without
       // this the simulation would run on with the pins gone. Resuming a paused layout lifts it.
@@ -334,4 +403,55 @@ function placeNearNeighbours(data: GraphData): void {
     fresh.z = (anchor.z ?? 0) + jitter();
     unplaced.delete(fresh);
   }
+}
+
+/** The render loop calls that both graph libraries provide. */
+interface AnimatedGraph {
+  pauseAnimation(): unknown;
+  resumeAnimation(): unknown;
+}
+
+/**
+ * Stops the render loop while nothing moves. Both libraries draw every animation frame even when
+ * the graph is still, which on a large graph keeps a core busy all day. The loop stops
+ * IDLE_AFTER_MS after the last input or change, once `canIdle` allows it: while the layout
+ * runs or particles travel along links it keeps drawing. Pointer input over the graph, which
+ * the hover tooltips and camera controls need, starts it again.
+ */
+function createIdleAnimation(
+  graph: AnimatedGraph,
+  container: HTMLElement,
+  canIdle: () => boolean,
+): { wake(ms?: number): void; stop(): void } {
+  let paused = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+
+  const check = () => {
+    timer = undefined;
+    if (!canIdle()) {
+      wake();
+      return;
+    }
+    graph.pauseAnimation();
+    paused = true;
+  };
+  const wake = (ms = IDLE_AFTER_MS) => {
+    if (paused) {
+      graph.resumeAnimation();
+      paused = false;
+    }
+    clearTimeout(timer);
+    timer = setTimeout(check, ms);
+  };
+  const onInput = () => wake();
+  const inputs = ['pointermove', 'pointerdown', 'wheel', 'touchstart'] as const;
+  for (const type of inputs) container.addEventListener(type, onInput, { passive: true });
+
+  return {
+    wake,
+    stop() {
+      clearTimeout(timer);
+      for (const type of inputs) container.removeEventListener(type, onInput);
+    },
+  };
 }
