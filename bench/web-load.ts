@@ -56,8 +56,9 @@ export async function measureLoad(
   const drawnFrame = await waitForFirstDraw(page, nodeCount, timeoutMs);
   const probe = await readProbe(page);
   if (drawnFrame === null) {
-    const shown = probe.totals.at(-1)?.text ?? 'nothing';
-    const row = `timed out after ${formatMs(timeoutMs)}, when the total read "${shown}"`;
+    const shown = probe.totals.at(-1)?.text;
+    const state = shown === undefined ? 'no node total yet' : `the total "${shown}"`;
+    const row = `timed out after ${formatMs(timeoutMs)}, with ${state} on the page`;
     return { rows: [['first frame with all nodes, after navigation', row]], drawnAt: null };
   }
 
