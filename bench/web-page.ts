@@ -13,6 +13,7 @@ interface DebugHook {
   mode(): '2d' | '3d' | undefined;
   seq(): number | undefined;
   status(name: string): string | undefined;
+  drawnNames(): string[];
   screenPosition(name: string): { x: number; y: number } | undefined;
 }
 
@@ -226,4 +227,27 @@ export async function readProbe(page: Page): Promise<ProbeRecord> {
     messages: raw.messages.map(([at, bytes, event]) => ({ at: epoch(at), bytes, event })),
     totals: raw.totals.map(([at, text]) => ({ at: epoch(at), text })),
   };
+}
+
+/** Returns the names of what the page draws: nodes, and collapsed groups under their names. */
+export function drawnNames(page: Page): Promise<string[]> {
+  return page.evaluate(() => window.thunderlinkDebug?.drawnNames() ?? []);
+}
+
+/**
+ * Returns the durations of the page's `thunderlink:update` measures (see docs/web.md) that
+ * started between `from` and `to`, epoch milliseconds.
+ */
+export function updateDurations(page: Page, from: number, to: number): Promise<number[]> {
+  return page.evaluate(
+    ({ from, to }) =>
+      performance
+        .getEntriesByName('thunderlink:update')
+        .filter((entry) => {
+          const at = performance.timeOrigin + entry.startTime;
+          return at >= from && at <= to;
+        })
+        .map((entry) => entry.duration),
+    { from, to },
+  );
 }

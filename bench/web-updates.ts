@@ -15,6 +15,7 @@ import {
   screenPositions,
   startWatch,
   stopWatch,
+  updateDurations,
   waitForSeq,
 } from './web-page.js';
 import {
@@ -138,6 +139,8 @@ interface UpdateRun {
   lastSeq: number;
   seqShown: number | undefined;
   positionsAfter: Positions['idleEnd'];
+  /** Durations of the page's update handling during the phase, in milliseconds. */
+  updates: number[];
 }
 
 /**
@@ -189,7 +192,9 @@ export async function measureUpdates(
     lastSeq,
     seqShown: await pageSeq(page),
     positionsAfter: await screenPositions(page, tracked),
+    updates: [],
   };
+  run.updates = await updateDurations(page, run.startAt, run.caughtUpAt ?? run.stopAt);
   return updateFigures(run, await readProbe(page), options.rate, positions);
 }
 
@@ -253,6 +258,13 @@ function updateFigures(
         ? `no: after ${formatMs(catchUpTimeoutMs)} it was at seq ${run.seqShown} of ${run.lastSeq}`
         : formatMs(run.caughtUpAt - run.driveEnd),
     ],
+    [
+      'page redraws (update handling p50 / max, over 100 ms)',
+      run.updates.length === 0
+        ? 'none measured'
+        : `${formatCount(run.updates.length)} (${formatMs(percentile(run.updates, 0.5))} / ` +
+          `${formatMs(Math.max(...run.updates))}, ${run.updates.filter((d) => d > 100).length})`,
+    ],
     ['longest main-thread task during updates', formatMs(tasks.longest)],
     ['tasks over 100 ms during updates', formatCount(tasks.over100)],
     ['main thread in long tasks during updates', `${Math.round(tasks.busyShare * 100)} %`],
@@ -279,4 +291,9 @@ function countEvents(messages: { event: string }[]): string {
   }
   const sorted = [...counts].sort((a, b) => b[1] - a[1]);
   return sorted.map(([event, count]) => `${event} ${formatCount(count)}`).join(', ') || 'none';
+}
+
+function percentile(values: readonly number[], share: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(share * sorted.length))] ?? NaN;
 }

@@ -221,12 +221,11 @@ function applyMetrics(live: LiveState, payload: GraphPushes['node_metrics']): Ch
   const node = isId(payload.id) ? live.graph.nodes.get(payload.id) : undefined;
   if (!node) return changes;
 
+  // No accessor of the drawing reads the metrics, only tooltips when they open, so copying them
+  // changes nothing drawn. A cluster heartbeating every few seconds sends many of these.
   for (const key of METRIC_KEYS) {
     const value = payload[key];
-    if (value !== undefined && node[key] !== value) {
-      node[key] = value;
-      changes.attributesChanged = true;
-    }
+    if (value !== undefined) node[key] = value;
   }
   return changes;
 }

@@ -347,7 +347,16 @@ async function main(): Promise<void> {
 
   // Updates are applied to the page's graph as they come and drawn at most every
   // RENDER_INTERVAL_MS, in an animation frame so a hidden page does not draw at all.
+  let lastRefreshShown = 0;
   const render = (changes: Changes) => {
+    // Metrics and repeated pushes change nothing drawn, so they only move the refresh time.
+    if (!changes.structureChanged && !changes.attributesChanged && lastRender > -Infinity) {
+      if (renderTimer === undefined && performance.now() - lastRefreshShown > 1000) {
+        lastRefreshShown = performance.now();
+        showRefreshed(statusBar, new Date());
+      }
+      return;
+    }
     pendingChanges.structureChanged ||= changes.structureChanged;
     pendingChanges.attributesChanged ||= changes.attributesChanged;
     if (changes.linkAttributesChanged) pendingChanges.linkAttributesChanged = true;
