@@ -8,7 +8,7 @@ import {
   GROUP_PALETTE,
   groupChain,
   groupColors,
-  leafGroups,
+  groupsToCollapse,
   loadCollapsed,
   project,
   readGroupTree,
@@ -131,8 +131,24 @@ describe('group tree', () => {
     expect(groupChain(cyclic, 'a')).toEqual(['a', 'b']);
   });
 
-  it('lists the groups without children', () => {
-    expect(leafGroups(cluster().tree)).toEqual(['billing', 'eu-1a', 'eu-1b']);
+  it('collapses the deepest group of every node', () => {
+    const { state, tree } = cluster();
+    expect(groupsToCollapse(state.nodes.values(), tree, 10)).toEqual(new Set(['eu-1a', 'eu-1b']));
+  });
+
+  it('collapses the roots when too many groups remain', () => {
+    const { state, tree } = cluster();
+    expect(groupsToCollapse(state.nodes.values(), tree, 1)).toEqual(new Set(['eu']));
+  });
+
+  it('folds a nested group into a collapsed parent with members', () => {
+    const { state, tree } = cluster();
+    state.nodes.get('free')!.groups = ['eu'];
+    const collapsed = groupsToCollapse(state.nodes.values(), tree, 1);
+    // eu-1a, eu-1b and eu are all collapsed, but only eu is drawn.
+    expect(collapsed).toEqual(new Set(['eu-1a', 'eu-1b', 'eu']));
+    const drawn = project(state, tree, collapsed, createProjectionCache()).nodes;
+    expect(drawn.map((node) => node.id)).toEqual(['group:eu']);
   });
 
   it('puts a node in its outermost collapsed group', () => {

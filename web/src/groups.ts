@@ -169,11 +169,32 @@ export function worstStatus(counts: Partial<Record<NodeStatus, number>>): NodeSt
   return STATUS_SEVERITY.find((status) => (counts[status] ?? 0) > 0);
 }
 
-/** Returns the groups without child groups in the tree, which the page collapses on large graphs. */
-export function leafGroups(tree: GroupTree): string[] {
-  const parents = new Set<string>();
-  for (const group of tree.values()) if (group.parent !== undefined) parents.add(group.parent);
-  return [...tree.keys()].filter((name) => !parents.has(name)).sort();
+/**
+ * Returns the groups to collapse so that every node in a group is folded: the deepest own group
+ * of each node. A node whose deepest group lies inside another collapsed group is folded into
+ * the outer one, so a zone with members of its own folds its racks too. When that still leaves
+ * more than `maxDrawn` groups, the root groups are returned instead.
+ */
+export function groupsToCollapse(
+  nodes: Iterable<ViewNode>,
+  tree: GroupTree,
+  maxDrawn: number,
+): Set<string> {
+  const deepest = new Set<string>();
+  for (const node of nodes) {
+    const group = colorGroupOf(node, tree);
+    if (group !== undefined) deepest.add(group);
+  }
+  // Each collapsed group is drawn inside the outermost collapsed group above it, if any.
+  const outermost = new Set(
+    [...deepest].map((name) =>
+      groupChain(tree, name)
+        .filter((group) => deepest.has(group))
+        .at(-1),
+    ),
+  );
+  if (outermost.size <= maxDrawn) return deepest;
+  return new Set([...deepest].map((name) => groupChain(tree, name).at(-1)!));
 }
 
 /** The arrays to draw and whether their node or link sets differ from the previous projection. */

@@ -24,7 +24,7 @@ import {
   createProjectionCache,
   groupChain,
   groupColors,
-  leafGroups,
+  groupsToCollapse,
   loadCollapsed,
   NO_GROUP_COLOR,
   project,
@@ -89,7 +89,10 @@ const FAILING_LINK_MS = 2000;
  */
 const RENDER_INTERVAL_MS = 200;
 
-/** Graphs with more nodes start with every group that has no child group collapsed. */
+/**
+ * Graphs with more nodes start with their groups collapsed (see `groupsToCollapse`), and no more
+ * than this many groups are left drawn.
+ */
 export const COLLAPSE_ABOVE_NODES = 1500;
 
 /** How often the page reloads the group tree, which no push describes in full. */
@@ -266,7 +269,7 @@ async function main(): Promise<void> {
     toggle: toggleGroup,
     collapseAll: () => {
       groups.linked.clear();
-      groups.collapsed = new Set(leafGroups(groups.tree));
+      groups.collapsed = groupsToCollapse(state.nodes.values(), groups.tree, COLLAPSE_ABOVE_NODES);
       storeCollapsed();
       renderNow();
     },
@@ -450,7 +453,7 @@ function applyDisruptions(live: LiveState, tree: GroupTree): boolean {
 }
 
 /**
- * Collapses every group without child groups when the first snapshot is larger than
+ * Collapses the groups when the first snapshot is larger than
  * COLLAPSE_ABOVE_NODES and no collapsed groups were stored. The choice is made once per visit
  * and stored only when the operator changes it.
  */
@@ -458,7 +461,7 @@ function decideCollapsed(groups: GroupView, state: GraphState): void {
   if (groups.decided || state.nodes.size === 0) return;
   groups.decided = true;
   if (state.nodes.size <= COLLAPSE_ABOVE_NODES) return;
-  groups.collapsed = new Set(leafGroups(groups.tree));
+  groups.collapsed = groupsToCollapse(state.nodes.values(), groups.tree, COLLAPSE_ABOVE_NODES);
   if (groups.collapsed.size > 0) {
     showNotice(
       `${state.nodes.size} nodes: groups start collapsed. Click a group, or use the groups menu, to expand it.`,
