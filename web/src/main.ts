@@ -220,6 +220,7 @@ async function main(): Promise<void> {
     () => panel.close(),
   );
 
+  const layoutProgress = requireElement('layout-progress', HTMLElement);
   // Settling is when a deep-linked node reaches its final place, so the camera follows it there.
   let settleFocus: ViewNode | undefined;
   const viewOptions: ViewOptions = {
@@ -240,6 +241,12 @@ async function main(): Promise<void> {
       if (settleFocus === undefined) return;
       views.current()?.focus(settleFocus);
       settleFocus = undefined;
+    },
+    onLayoutProgress: (share) => {
+      layoutProgress.hidden = share === undefined;
+      if (share === undefined) return;
+      const percent = Math.round(share * 100);
+      layoutProgress.textContent = `laying out ${state.nodes.size} nodes… ${percent} %`;
     },
   };
   const views = createViewSwitch(

@@ -6,6 +6,7 @@ import ForceGraph2D from 'force-graph';
 
 import type { ViewLink, ViewNode } from './merge.js';
 import { fitToView, flyTo, setLayoutPaused, type ForceGraph } from './navigation.js';
+import { prelayout } from './prelayout.js';
 import { linkColor, linkParticles, linkWidth, nodeSize } from './style.js';
 
 export type ViewMode = '2d' | '3d';
@@ -36,16 +37,19 @@ export interface ViewOptions {
   onNodeClick(node: ViewNode): void;
   /** Called each time the layout comes to rest. */
   onSettled(): void;
+  /**
+   * Called with the share done, from 0 to 1, while a large graph is laid out before its first
+   * frame, and with undefined when that is over.
+   */
+  onLayoutProgress(share: number | undefined): void;
 }
 
 /**
  * Nodes from which the view draws for speed: the layout is computed before the first frame,
- * spheres have fewer faces and links are drawn as lines without width. 3d-force-graph draws each
+ * spheres have fewer faces, and links are drawn as lines without width or particles. 3d-force-graph draws each
  * node as its own mesh, and frame rates drop at about 5,000 nodes (its author's figure).
  */
 export const LARGE_GRAPH_NODES = 1000;
-/** Layout ticks computed before a large graph's first frame. */
-const WARMUP_TICKS = 120;
 /** Layout ticks after a change to a settled graph, while the nodes already placed stay pinned. */
 const SETTLED_CHANGE_TICKS = 60;
 /** Time without input, changes or layout movement after which the view stops drawing frames. */
@@ -98,7 +102,7 @@ export function create3DView(container: HTMLElement, options: ViewOptions): Grap
   // The constructor's type fixes the default node and link types, so the page's own types are
   // set on the instance it returns.
   const graph = new ForceGraph3D(container) as unknown as ForceGraph;
-  const layout = createLayoutControl(graph);
+  const layout = createLayoutControl(graph, 3, options.onLayoutProgress);
   graph
     .width(container.clientWidth || window.innerWidth)
     .height(container.clientHeight || window.innerHeight)
@@ -186,6 +190,7 @@ export function create3DView(container: HTMLElement, options: ViewOptions): Grap
       idle.wake();
     },
     destroy() {
+      layout.dispose();
       idle.stop();
       graph.pauseAnimation();
       graph._destructor();
@@ -201,7 +206,7 @@ export function create3DView(container: HTMLElement, options: ViewOptions): Grap
 /** Creates the 2D view, drawn on a canvas without WebGL. */
 export function create2DView(container: HTMLElement, options: ViewOptions): GraphView {
   const graph = new ForceGraph2D<ViewNode, ViewLink>(container);
-  const layout = createLayoutControl(graph);
+  const layout = createLayoutControl(graph, 2, options.onLayoutProgress);
   graph
     .width(container.clientWidth || window.innerWidth)
     .height(container.clientHeight || window.innerHeight)
@@ -284,6 +289,7 @@ export function create2DView(container: HTMLElement, options: ViewOptions): Grap
       idle.wake();
     },
     destroy() {
+      layout.dispose();
       idle.stop();
       graph.pauseAnimation();
       graph._destructor();
@@ -306,7 +312,6 @@ function setLayoutPaused2D(graph: ForceGraph2DType, paused: boolean): void {
 /** The calls that the layout control needs, which both graph libraries provide. */
 interface LayoutGraph {
   graphData(data: GraphData): unknown;
-  warmupTicks(ticks: number): unknown;
   cooldownTicks(ticks: number): unknown;
 }
 
@@ -319,20 +324,30 @@ interface LayoutControl {
   load(data: GraphData, large: boolean): void;
   /** Records that the layout came to rest and releases the nodes pinned for the last change. */
   settled(): void;
+  /** Stops a layout that is still being computed before the first frame. */
+  dispose(): void;
 }
 
 /**
  * Decides how the layout treats new data. Every graphData() call restarts the force simulation,
  * so once the layout has come to rest, a change pins the nodes already placed (`fx`, `fy`, `fz`)
  * and runs only SETTLED_CHANGE_TICKS ticks, in which new nodes find their place around them. The
- * pins go when the layout stops. A large graph's first layout is computed before its first frame.
+ * pins go when the layout stops. A large graph that is mostly new is laid out by `prelayout`
+ * before its first frame, and drawn with the layout stopped.
  * NOTE: a node dragged after the layout settled stays where it is dropped, because the engine
  * stops as soon as the drag ends.
  */
-function createLayoutControl(graph: LayoutGraph): LayoutControl {
+function createLayoutControl(
+  graph: LayoutGraph,
+  dimensions: 2 | 3,
+  onProgress: (share: number | undefined) => void,
+): LayoutControl {
   let hasSettled = false;
   let firstLoadAt: number | undefined;
   let pinned: ViewNode[] = [];
+  // While a prelayout runs, the data that arrives meanwhile waits here.
+  let prelayoutData: GraphData | undefined;
+  const aborted = new AbortController();
 
   const unpin = () => {
     for (const node of pinned) {
@@ -343,12 +358,15 @@ function createLayoutControl(graph: LayoutGraph): LayoutControl {
     pinned = [];
   };
 
-  return {
+  const control: LayoutControl = {
     paused: false,
     running: false,
     load(data, large) {
+      if (prelayoutData) {
+        prelayoutData = data;
+        return;
+      }
       unpin();
-      this.running = !this.paused;
       const now = performance.now();
       firstLoadAt ??= now;
       // Changes that keep coming stop the layout from ever coming to rest, so after a while the
@@ -356,6 +374,10 @@ function createLayoutControl(graph: LayoutGraph): LayoutControl {
       if (now - firstLoadAt > SETTLE_AFTER_MS) hasSettled = true;
 
       const unplaced = data.nodes.filter((node) => node.x === undefined).length;
+      if (large && unplaced > data.nodes.length / 2) {
+        startPrelayout(data);
+        return;
+      }
       if (hasSettled) {
         placeNearNeighbours(data);
         for (const node of data.nodes) {
@@ -366,8 +388,7 @@ function createLayoutControl(graph: LayoutGraph): LayoutControl {
           pinned.push(node);
         }
       }
-      // The warm-up blocks the page, so it runs only when most of a large graph is new.
-      graph.warmupTicks(large && unplaced > data.nodes.length / 2 ? WARMUP_TICKS : 0);
+      this.running = !this.paused;
       if (!this.paused) graph.cooldownTicks(hasSettled ? SETTLED_CHANGE_TICKS : Infinity);
       graph.graphData(data);
     },
@@ -379,7 +400,31 @@ function createLayoutControl(graph: LayoutGraph): LayoutControl {
       // this the simulation would run on with the pins gone. Resuming a paused layout lifts it.
       graph.cooldownTicks(0);
     },
+    dispose() {
+      aborted.abort();
+    },
   };
+
+  const startPrelayout = (data: GraphData) => {
+    prelayoutData = data;
+    onProgress(0);
+    void prelayout(data.nodes, data.links, dimensions, onProgress, aborted.signal)
+      .catch((error: unknown) => console.error('failed to lay out the graph', error))
+      .finally(() => {
+        onProgress(undefined);
+        if (aborted.signal.aborted) return;
+        const latest = prelayoutData ?? data;
+        prelayoutData = undefined;
+        placeNearNeighbours(latest);
+        // The layout is computed, so the graph starts with its engine stopped.
+        hasSettled = true;
+        control.running = false;
+        graph.cooldownTicks(0);
+        graph.graphData(latest);
+      });
+  };
+
+  return control;
 }
 
 /**
