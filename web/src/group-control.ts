@@ -3,6 +3,8 @@
 // expands it again.
 import { groupChain, type GroupTree } from './groups.js';
 
+const MAX_INDENT_DEPTH = 6;
+
 export interface GroupControlView {
   tree: GroupTree;
   /** Member count per group, counting the members of its descendants too. */
@@ -104,7 +106,9 @@ function rowElement(row: GroupRow, handlers: GroupControlHandlers): HTMLElement 
   const item = document.createElement('div');
   item.className = 'group-row';
   item.dataset.group = row.name;
-  item.style.paddingLeft = `${row.depth * 12}px`;
+  // Deep trees stop indenting at MAX_INDENT_DEPTH, so names keep their width.
+  item.style.paddingLeft = `${Math.min(row.depth, MAX_INDENT_DEPTH) * 12}px`;
+  if (row.depth > MAX_INDENT_DEPTH) item.title = `depth ${row.depth}`;
 
   const swatch = document.createElement('span');
   swatch.className = 'swatch';

@@ -41,20 +41,23 @@ export const STATUS_SEVERITY: readonly NodeStatus[] = [
 export const SUPER_NODE_PREFIX = 'group:';
 export const COLLAPSED_STORAGE_KEY = 'thunderlink.collapsed';
 
-/** Colours for colouring by group, chosen to stay apart from each other on a dark background. */
+/**
+ * Colours for colouring by group: blues, teals, purples, pinks and browns, which stay apart from
+ * each other on a dark background and from the status colours (green, amber, red).
+ */
 export const GROUP_PALETTE = [
   '#4e79a7',
-  '#f28e2b',
-  '#e15759',
   '#76b7b2',
-  '#59a14f',
-  '#edc948',
   '#b07aa1',
   '#ff9da7',
   '#9c755f',
-  '#bab0ac',
-  '#86bcb6',
+  '#a0cbe8',
+  '#d4a6c8',
+  '#499894',
   '#d37295',
+  '#bab0ac',
+  '#8e6c8a',
+  '#86bcb6',
 ];
 export const NO_GROUP_COLOR = '#5c6370';
 

@@ -96,7 +96,16 @@ const RENDER_INTERVAL_MS = 200;
 export const COLLAPSE_ABOVE_NODES = 1500;
 
 /** How often the page reloads the group tree, which no push describes in full. */
-const GROUP_REFRESH_MS = 60_000;
+const GROUP_REFRESH_MS = 15_000;
+
+/** Groups that the mass-failure banner names before it says how many more there are. */
+const BANNER_GROUPS = 3;
+
+/** Time a notice about the page's own choices stays up, unless clicked away sooner. */
+const NOTICE_MS = 15_000;
+
+/** Interval at which the camera follows a deep-linked node until the layout settles. */
+const FOLLOW_MS = 1500;
 
 const UNREACHABLE_MESSAGE = 'registry unreachable, retrying';
 
@@ -302,6 +311,7 @@ async function main(): Promise<void> {
   // `?node=` focuses its node on the first render that contains it, and again once the layout
   // settles.
   let pendingNode = link.node;
+  let pendingGroup = link.group;
   let pendingChanges: Changes = { structureChanged: false, attributesChanged: false };
   let renderTimer: ReturnType<typeof setTimeout> | undefined;
   let lastRender = -Infinity;
@@ -343,6 +353,7 @@ async function main(): Promise<void> {
     showRefreshed(statusBar, new Date());
     if (hasUnknownGroup(nodes, groups.tree)) groupLoader.refreshSoon();
     scheduleFailingExpiry();
+    refreshPanel();
     if (measureUpdates) recordUpdateTimes(started);
 
     if (pendingNode !== undefined) {
@@ -350,10 +361,33 @@ async function main(): Promise<void> {
       if (node) {
         pendingNode = undefined;
         select(node);
-        settleFocus = node;
+        followUntilSettled(node);
+      } else if (live.seq !== undefined) {
+        // The first graph lacks the node, so the link names none that is registered.
+        showNotice(`No node is named ${pendingNode}.`, NOTICE_MS);
+        pendingNode = undefined;
       }
     }
+    if (pendingGroup !== undefined && treeLoaded && live.seq !== undefined) {
+      if (!groups.tree.has(pendingGroup)) {
+        showNotice(`No group is named ${pendingGroup}, so no node passes the filters.`, NOTICE_MS);
+      }
+      pendingGroup = undefined;
+    }
   }
+
+  // The camera flies to a deep-linked node at once, but the layout then moves it, so the camera
+  // follows the node every FOLLOW_MS until the layout settles.
+  const followUntilSettled = (node: ViewNode) => {
+    settleFocus = node;
+    const timer = setInterval(() => {
+      if (settleFocus !== node) {
+        clearInterval(timer);
+        return;
+      }
+      views.current()?.focus(node);
+    }, FOLLOW_MS);
+  };
 
   // Updates are applied to the page's graph as they come and drawn at most every
   // RENDER_INTERVAL_MS, in an animation frame so a hidden page does not draw at all.
@@ -375,6 +409,40 @@ async function main(): Promise<void> {
     renderTimer = setTimeout(() => requestAnimationFrame(renderNow), wait);
   };
 
+  // The panel's details come from GET /nodes/:id, so a change to the shown node in the graph
+  // loads them again, at most once a second. Metrics are left out, as the sparklines show them.
+  let panelNode: string | undefined;
+  let panelSignature = '';
+  let panelRefreshedAt = 0;
+  let panelTimer: ReturnType<typeof setTimeout> | undefined;
+  const refreshPanel = () => {
+    const node = panel.nodeId === undefined ? undefined : state.nodes.get(panel.nodeId);
+    if (!node) return;
+    const signature = JSON.stringify([
+      node.status,
+      node.flapping,
+      node.maintenance,
+      node.isolated,
+      node.role,
+      node.groups,
+      node.capabilities,
+      node.meta,
+      node.val,
+    ]);
+    const opened = panelNode !== node.id;
+    panelNode = node.id;
+    if (signature === panelSignature) return;
+    panelSignature = signature;
+    // Opening the panel loads the details already.
+    if (opened || panelTimer !== undefined) return;
+    const wait = Math.max(0, panelRefreshedAt + 1000 - performance.now());
+    panelTimer = setTimeout(() => {
+      panelTimer = undefined;
+      panelRefreshedAt = performance.now();
+      panel.refresh();
+    }, wait);
+  };
+
   const scheduleFailingExpiry = () => {
     const due = nextFailingExpiry(live);
     clearTimeout(failingTimer);
@@ -385,8 +453,16 @@ async function main(): Promise<void> {
     );
   };
 
+  let treeLoaded = false;
   const groupLoader = createGroupLoader(groupsUrl(), (tree) => {
+    treeLoaded = true;
     groups.tree = tree;
+    // A group that was renamed or deleted can no longer be collapsed under its old name.
+    const stale = [...groups.collapsed].filter((name) => !tree.has(name));
+    if (stale.length > 0 && tree.size > 0) {
+      for (const name of stale) groups.collapsed.delete(name);
+      storeCollapsed();
+    }
     // The loaded tree is newer than the disruptions that pushes reported before the load.
     live.disruptions.clear();
     render({ structureChanged: false, attributesChanged: true });
@@ -472,6 +548,7 @@ function decideCollapsed(groups: GroupView, state: GraphState): void {
   if (groups.collapsed.size > 0) {
     showNotice(
       `${state.nodes.size} nodes: groups start collapsed. Click a group, or use the groups menu, to expand it.`,
+      NOTICE_MS,
     );
   }
 }
@@ -868,14 +945,17 @@ function createStatusBar(): StatusBar {
 
 /** Names the groups in a mass failure, whose members the registry holds as disconnected. */
 function showDisruptions(statusBar: StatusBar, tree: GroupTree): void {
-  const disrupted = [...tree.values()].filter((group) => group.disrupted);
+  const disrupted = [...tree.values()]
+    .filter((group) => group.disrupted)
+    .sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
   statusBar.disruptions.hidden = disrupted.length === 0;
+  const named = disrupted
+    .slice(0, BANNER_GROUPS)
+    .map((group) => `${group.name} (${group.affected} held)`);
+  const more = disrupted.length - named.length;
   statusBar.disruptions.textContent =
-    'mass failure in ' +
-    disrupted
-      .map((group) => `${group.name} (${group.affected} held)`)
-      .sort()
-      .join(', ');
+    `mass failure in ${named.join(', ')}` + (more > 0 ? ` and ${more} more groups` : '');
+  statusBar.disruptions.title = disrupted.map((group) => group.name).join(', ');
 }
 
 function showCounts(statusBar: StatusBar, nodes: readonly ViewNode[], filters: Filters): void {
@@ -910,10 +990,18 @@ function showError(statusBar: StatusBar, message: string): void {
   statusBar.error.hidden = false;
 }
 
-function showNotice(message: string): void {
+/** Shows a notice below the bar until it is clicked, or for `hideAfterMs` when given. */
+function showNotice(message: string, hideAfterMs?: number): void {
   const notice = requireElement('notice', HTMLElement);
   notice.textContent = message;
   notice.hidden = false;
+  notice.title = 'Click to hide';
+  notice.onclick = () => (notice.hidden = true);
+  if (hideAfterMs !== undefined) {
+    setTimeout(() => {
+      if (notice.textContent === message) notice.hidden = true;
+    }, hideAfterMs);
+  }
 }
 
 function requireElement<T extends HTMLElement>(id: string, type: new () => T): T {

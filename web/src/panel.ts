@@ -12,6 +12,8 @@ const REQUEST_TIMEOUT_MS = 10_000;
 export interface DetailsPanel {
   /** Opens the panel for a node and loads its details. A later call cancels an earlier load. */
   open(id: string, name: string): void;
+  /** Loads the shown node's details again, keeping the sparklines and the current details. */
+  refresh(): void;
   close(): void;
   /** The id of the node that the panel shows, or undefined while it is closed. */
   readonly nodeId: string | undefined;
@@ -67,6 +69,12 @@ export function createDetailsPanel(
       element.hidden = false;
       sparklines.show(id);
       void load(id, loading);
+    },
+    refresh() {
+      if (nodeId === undefined) return;
+      loading?.abort();
+      loading = new AbortController();
+      void load(nodeId, loading);
     },
     close,
     get nodeId() {
