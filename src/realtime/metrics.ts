@@ -78,8 +78,14 @@ export class MetricsPoller {
     const overlap = this.options.overlapMs ?? 2000;
     if (this.watermark === null) {
       // The first read only finds the starting point: snapshots already carry current metrics.
+      // Heartbeats inside the overlap before it count as pushed, or the next read, which looks
+      // back over the overlap, would push every node that heartbeated just before the start.
       const latest = await this.options.reads.latestHeartbeatAt();
       this.watermark = latest?.getTime() ?? 0;
+      if (latest) {
+        const recent = await this.options.reads.metricsSince(new Date(this.watermark - overlap));
+        for (const row of recent) this.pushed.set(row.id, row.last_heartbeat_at.getTime());
+      }
       return;
     }
     const readStartedAt = this.options.now();
