@@ -102,98 +102,34 @@ export function create3DView(container: HTMLElement, options: ViewOptions): Grap
   // The constructor's type fixes the default node and link types, so the page's own types are
   // set on the instance it returns.
   const graph = new ForceGraph3D(container) as unknown as ForceGraph;
-  const layout = createLayoutControl(graph, 3, options.onLayoutProgress);
-  graph
-    .width(container.clientWidth || window.innerWidth)
-    .height(container.clientHeight || window.innerHeight)
-    .backgroundColor(BACKGROUND)
-    .showNavInfo(false)
-    .nodeVal(nodeSize)
-    .nodeColor(options.nodeColor)
-    .nodeOpacity(0.9)
-    .nodeLabel(options.nodeLabel)
-    .nodeVisibility(options.nodeVisible)
-    .linkColor(linkColor)
-    .linkOpacity(0.6)
-    .linkDirectionalParticles(linkParticles)
-    .linkDirectionalParticleWidth(1.5)
-    .linkLabel(options.linkLabel)
-    .linkVisibility(options.linkVisible)
-    .onNodeClick((node) => options.onNodeClick(node))
-    .onEngineStop(() => {
-      layout.settled();
-      idle.wake();
-      options.onSettled();
-    });
-  let particles = false;
-  const idle = createIdleAnimation(graph, container, () => !layout.running && !particles);
-  const setData = () => {
-    const data = options.data();
-    const large = data.nodes.length >= LARGE_GRAPH_NODES;
-    graph.nodeResolution(large ? 4 : 8);
-    // A width of 0 draws a line, while any other width draws a cylinder mesh per link.
-    graph.linkWidth(large ? 0 : linkWidth);
-    graph.linkDirectionalParticles(large ? 0 : linkParticles);
-    particles = !large && data.links.some((link) => linkParticles(link) > 0);
-    layout.load(data, large);
-    idle.wake();
-  };
-  setData();
+  graph.showNavInfo(false).nodeOpacity(0.9).linkOpacity(0.6);
+  const core = createViewCore(graph, container, options, {
+    dimensions: 3,
+    setPaused: (paused) => setLayoutPaused(graph, paused),
+    beforeLoad(large) {
+      graph.nodeResolution(large ? 4 : 8);
+      // A width of 0 draws a line, while any other width draws a cylinder mesh per link.
+      graph.linkWidth(large ? 0 : linkWidth);
+    },
+  });
 
   return {
+    ...core,
     mode: '3d',
-    setData,
-    // Re-setting an accessor rebuilds the 3D objects from the mutated data without restarting
-    // the layout, which a graphData() call would do.
-    restyle(links) {
-      graph.nodeColor(graph.nodeColor()).nodeVal(graph.nodeVal());
-      if (links) {
-        graph
-          .linkColor(graph.linkColor())
-          .linkWidth(graph.linkWidth())
-          .linkDirectionalParticles(graph.linkDirectionalParticles());
-        const data = options.data();
-        particles =
-          data.nodes.length < LARGE_GRAPH_NODES &&
-          data.links.some((link) => linkParticles(link) > 0);
-      }
-      idle.wake();
-    },
-    recolorNodes() {
-      graph.nodeColor(graph.nodeColor());
-      idle.wake();
-    },
-    refilter() {
-      graph.nodeVisibility(graph.nodeVisibility()).linkVisibility(graph.linkVisibility());
-      idle.wake();
-    },
     focus(node) {
       flyTo(graph, node);
-      idle.wake(FLY_MS + IDLE_AFTER_MS);
+      core.wake(FLY_MS + IDLE_AFTER_MS);
     },
     fit() {
       fitToView(graph);
-      idle.wake(FIT_MS + IDLE_AFTER_MS);
-    },
-    setPaused(paused) {
-      layout.paused = paused;
-      layout.running = !paused;
-      setLayoutPaused(graph, paused);
-      idle.wake();
+      core.wake(FIT_MS + IDLE_AFTER_MS);
     },
     screenPosition(node) {
       if (node.x === undefined || node.y === undefined) return undefined;
       return graph.graph2ScreenCoords(node.x, node.y, node.z ?? 0);
     },
-    resize(width, height) {
-      graph.width(width).height(height);
-      idle.wake();
-    },
     destroy() {
-      layout.dispose();
-      idle.stop();
-      graph.pauseAnimation();
-      graph._destructor();
+      core.destroy();
       // In 3d-force-graph 1.80, _destructor() leaves the renderer and the controls alive, so
       // they are freed here.
       graph.renderer().dispose();
@@ -206,94 +142,164 @@ export function create3DView(container: HTMLElement, options: ViewOptions): Grap
 /** Creates the 2D view, drawn on a canvas without WebGL. */
 export function create2DView(container: HTMLElement, options: ViewOptions): GraphView {
   const graph = new ForceGraph2D<ViewNode, ViewLink>(container);
-  const layout = createLayoutControl(graph, 2, options.onLayoutProgress);
-  graph
-    .width(container.clientWidth || window.innerWidth)
-    .height(container.clientHeight || window.innerHeight)
-    .backgroundColor(BACKGROUND)
-    .nodeVal(nodeSize)
-    .nodeColor(options.nodeColor)
-    .nodeLabel(options.nodeLabel)
-    .nodeVisibility(options.nodeVisible)
-    .linkColor(linkColor)
-    .linkWidth(linkWidth)
-    .linkDirectionalParticles(linkParticles)
-    .linkDirectionalParticleWidth(1.5)
-    .linkLabel(options.linkLabel)
-    .linkVisibility(options.linkVisible)
-    .onNodeClick((node) => options.onNodeClick(node))
-    .onEngineStop(() => {
-      layout.settled();
-      idle.wake();
-      options.onSettled();
-    });
+  graph.linkWidth(linkWidth);
+  const core = createViewCore(graph, container, options, {
+    dimensions: 2,
+    setPaused: (paused) => setLayoutPaused2D(graph, paused),
+    beforeLoad: () => {},
+  });
+
+  return {
+    ...core,
+    mode: '2d',
+    focus(node) {
+      graph.centerAt(node.x ?? 0, node.y ?? 0, FLY_MS);
+      graph.zoom(FOCUS_ZOOM, FLY_MS);
+      core.wake(FLY_MS + IDLE_AFTER_MS);
+    },
+    fit() {
+      graph.zoomToFit(FIT_MS, FIT_PADDING_PX);
+      core.wake(FIT_MS + IDLE_AFTER_MS);
+    },
+    screenPosition(node) {
+      if (node.x === undefined || node.y === undefined) return undefined;
+      return graph.graph2ScreenCoords(node.x, node.y);
+    },
+    destroy() {
+      core.destroy();
+      container.replaceChildren();
+    },
+  };
+}
+
+/**
+ * The calls of 3d-force-graph and force-graph that both views make in the same way. Their types
+ * differ between the libraries, so the accessors here are typed loosely: each is set once from
+ * ViewOptions and then only read back and set again.
+ */
+interface SharedGraph {
+  width(pixels: number): unknown;
+  height(pixels: number): unknown;
+  backgroundColor(color: string): unknown;
+  nodeVal(accessor?: unknown): unknown;
+  nodeColor(accessor?: unknown): unknown;
+  nodeLabel(accessor: (node: ViewNode) => string): unknown;
+  nodeVisibility(accessor?: unknown): unknown;
+  linkColor(accessor?: unknown): unknown;
+  linkWidth(accessor?: unknown): unknown;
+  linkDirectionalParticles(accessor?: unknown): unknown;
+  linkDirectionalParticleWidth(width: number): unknown;
+  linkLabel(accessor: (link: ViewLink) => string): unknown;
+  linkVisibility(accessor?: unknown): unknown;
+  onNodeClick(callback: (node: ViewNode) => void): unknown;
+  onEngineStop(callback: () => void): unknown;
+  graphData(data: GraphData): unknown;
+  cooldownTicks(ticks: number): unknown;
+  pauseAnimation(): unknown;
+  resumeAnimation(): unknown;
+  _destructor(): void;
+}
+
+/** The part of a view that both modes share, plus `wake` for the mode's camera moves. */
+type ViewCore = Omit<GraphView, 'mode' | 'focus' | 'fit' | 'screenPosition'> & {
+  wake(ms?: number): void;
+};
+
+/**
+ * Sets up what both views share: the style accessors, the layout control, the idle render loop,
+ * and the update calls. `beforeLoad` adjusts the drawing to the graph's size before each load.
+ */
+function createViewCore(
+  graphOfMode: object,
+  container: HTMLElement,
+  options: ViewOptions,
+  mode: {
+    dimensions: 2 | 3;
+    setPaused(paused: boolean): void;
+    beforeLoad(large: boolean): void;
+  },
+): ViewCore {
+  const graph = graphOfMode as SharedGraph;
+  const layout = createLayoutControl(graph, mode.dimensions, options.onLayoutProgress);
   let particles = false;
   const idle = createIdleAnimation(graph, container, () => !layout.running && !particles);
+  const hasParticles = (data: GraphData) =>
+    data.nodes.length < LARGE_GRAPH_NODES && data.links.some((link) => linkParticles(link) > 0);
+  const reapply = (accessor: keyof SharedGraph & `${'node' | 'link'}${string}`) => {
+    const call = graph[accessor] as (value?: unknown) => unknown;
+    call.call(graph, call.call(graph));
+  };
+
+  graph.width(container.clientWidth || window.innerWidth);
+  graph.height(container.clientHeight || window.innerHeight);
+  graph.backgroundColor(BACKGROUND);
+  graph.nodeVal(nodeSize);
+  graph.nodeColor(options.nodeColor);
+  graph.nodeLabel(options.nodeLabel);
+  graph.nodeVisibility(options.nodeVisible);
+  graph.linkColor(linkColor);
+  graph.linkDirectionalParticleWidth(1.5);
+  graph.linkLabel(options.linkLabel);
+  graph.linkVisibility(options.linkVisible);
+  graph.onNodeClick((node) => options.onNodeClick(node));
+  graph.onEngineStop(() => {
+    layout.settled();
+    idle.wake();
+    options.onSettled();
+  });
+
   const setData = () => {
     const data = options.data();
     const large = data.nodes.length >= LARGE_GRAPH_NODES;
+    mode.beforeLoad(large);
     graph.linkDirectionalParticles(large ? 0 : linkParticles);
-    particles = !large && data.links.some((link) => linkParticles(link) > 0);
+    particles = hasParticles(data);
     layout.load(data, large);
     idle.wake();
   };
   setData();
 
   return {
-    mode: '2d',
     setData,
-    // The canvas is redrawn every frame from the accessors, so re-setting them is enough.
+    // Re-setting an accessor rebuilds the drawn objects from the mutated data without
+    // restarting the layout, which a graphData() call would do.
     restyle(links) {
-      graph.nodeColor(graph.nodeColor()).nodeVal(graph.nodeVal());
+      reapply('nodeColor');
+      reapply('nodeVal');
       if (links) {
-        graph
-          .linkColor(graph.linkColor())
-          .linkWidth(graph.linkWidth())
-          .linkDirectionalParticles(graph.linkDirectionalParticles());
-        const data = options.data();
-        particles =
-          data.nodes.length < LARGE_GRAPH_NODES &&
-          data.links.some((link) => linkParticles(link) > 0);
+        reapply('linkColor');
+        reapply('linkWidth');
+        reapply('linkDirectionalParticles');
+        particles = hasParticles(options.data());
       }
       idle.wake();
     },
     recolorNodes() {
-      graph.nodeColor(graph.nodeColor());
+      reapply('nodeColor');
       idle.wake();
     },
     refilter() {
-      graph.nodeVisibility(graph.nodeVisibility()).linkVisibility(graph.linkVisibility());
+      reapply('nodeVisibility');
+      reapply('linkVisibility');
       idle.wake();
-    },
-    focus(node) {
-      graph.centerAt(node.x ?? 0, node.y ?? 0, FLY_MS);
-      graph.zoom(FOCUS_ZOOM, FLY_MS);
-      idle.wake(FLY_MS + IDLE_AFTER_MS);
-    },
-    fit() {
-      graph.zoomToFit(FIT_MS, FIT_PADDING_PX);
-      idle.wake(FIT_MS + IDLE_AFTER_MS);
     },
     setPaused(paused) {
       layout.paused = paused;
       layout.running = !paused;
-      setLayoutPaused2D(graph, paused);
+      mode.setPaused(paused);
       idle.wake();
-    },
-    screenPosition(node) {
-      if (node.x === undefined || node.y === undefined) return undefined;
-      return graph.graph2ScreenCoords(node.x, node.y);
     },
     resize(width, height) {
-      graph.width(width).height(height);
+      graph.width(width);
+      graph.height(height);
       idle.wake();
     },
+    wake: idle.wake,
     destroy() {
       layout.dispose();
       idle.stop();
       graph.pauseAnimation();
       graph._destructor();
-      container.replaceChildren();
     },
   };
 }
