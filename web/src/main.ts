@@ -170,6 +170,9 @@ async function main(): Promise<void> {
       ? groups.collapsed
       : new Set([...groups.collapsed].filter((name) => !groups.linked.has(name)));
   const drawnById = new Map<string, ViewNode>();
+  /** The status of each node as of the last redraw, by name, kept only for `#debug`. */
+  const drawnStatuses = new Map<string, string>();
+  let drawnSeq: number | undefined;
 
   const storeCollapsed = () => {
     if (storage && !saveCollapsed(storage, groups.collapsed)) {
@@ -354,7 +357,11 @@ async function main(): Promise<void> {
     if (hasUnknownGroup(nodes, groups.tree)) groupLoader.refreshSoon();
     scheduleFailingExpiry();
     refreshPanel();
-    if (measureUpdates) recordUpdateTimes(started);
+    if (measureUpdates) {
+      recordUpdateTimes(started);
+      for (const node of nodes) drawnStatuses.set(node.name, node.status);
+      drawnSeq = live.seq;
+    }
 
     if (pendingNode !== undefined) {
       const node = findNode(state, pendingNode);
@@ -472,6 +479,8 @@ async function main(): Promise<void> {
     drawnNodes: () => groups.projection.nodes,
     collapsed: effectiveCollapsed,
     colorOf: viewOptions.nodeColor,
+    statusOf: (name) => drawnStatuses.get(name),
+    seq: () => drawnSeq,
     socket,
   });
 
@@ -721,6 +730,8 @@ function exposeDebugHook(
     drawnNodes: () => readonly ViewNode[];
     collapsed: () => ReadonlySet<string>;
     colorOf: (node: ViewNode) => string;
+    statusOf: (name: string) => string | undefined;
+    seq: () => number | undefined;
     socket: Socket;
   },
 ): void {
@@ -731,12 +742,10 @@ function exposeDebugHook(
   const hook = {
     /** Returns the drawn view's mode, `2d` or `3d`. */
     mode: () => currentView()?.mode,
-    /** Returns the stream position that the drawn graph reflects. */
-    seq: () => live.seq,
-    /** Returns the status the page holds for a node, by name. */
-    status(name: string): string | undefined {
-      return [...state.nodes.values()].find((candidate) => candidate.name === name)?.status;
-    },
+    /** Returns the stream position as of the last redraw. */
+    seq: page.seq,
+    /** Returns a node's status as the page last drew it, by name. */
+    status: page.statusOf,
     /** Returns the names of the drawn nodes, with a collapsed group drawn under its name. */
     drawnNames: () => drawnNodes().map((node) => node.name),
     /** Returns the colour the view draws a node in, by name. */
