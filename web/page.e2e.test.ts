@@ -50,6 +50,7 @@ async function graphNodeCount(url: string): Promise<number> {
 
 interface DebugHook {
   mode(): '2d' | '3d' | undefined;
+  animating(): boolean | undefined;
   status(name: string): string | undefined;
   color(name: string): string | undefined;
   drawnNames(): string[];
@@ -257,14 +258,16 @@ describe('web page', () => {
     await waitForTotal(page, `${expected} nodes`);
     await waitForConnection(page, 'live');
 
-    // A paused layout keeps the node where the click aims.
+    // A paused layout keeps the node where the click aims. Once nothing moves, the page stops
+    // drawing frames, and the pointer moving over the graph must start them again.
     await page.click('#pause');
     expect(await page.locator('#pause').getAttribute('aria-pressed')).toBe('true');
-    await page.waitForTimeout(300);
+    await waitForDebug(page, (hook) => hook.animating() === false);
     const { x, y } = await nodeScreenPosition(page, 'clicked@page');
     // The graph picks the node under the pointer on its next frame, so the pointer moves there
     // before the click.
     await page.mouse.move(x, y);
+    expect(await debugCall(page, (hook) => hook.animating())).toBe(true);
     await page.waitForTimeout(200);
     await page.mouse.click(x, y);
 

@@ -742,6 +742,8 @@ function exposeDebugHook(
   const hook = {
     /** Returns the drawn view's mode, `2d` or `3d`. */
     mode: () => currentView()?.mode,
+    /** Returns whether the view draws frames, which it stops doing while nothing moves. */
+    animating: () => currentView()?.isAnimating(),
     /** Returns the stream position as of the last redraw. */
     seq: page.seq,
     /** Returns a node's status as the page last drew it, by name. */

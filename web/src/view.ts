@@ -76,6 +76,8 @@ export interface GraphView {
   focus(node: ViewNode): void;
   fit(): void;
   setPaused(paused: boolean): void;
+  /** Returns whether the view draws frames, which it stops doing while nothing moves. */
+  isAnimating(): boolean;
   /** Returns where a node is drawn, in CSS pixels relative to the canvas. */
   screenPosition(node: ViewNode): { x: number; y: number } | undefined;
   resize(width: number, height: number): void;
@@ -295,6 +297,7 @@ function createViewCore(
       idle.wake();
     },
     wake: idle.wake,
+    isAnimating: () => !idle.paused,
     destroy() {
       layout.dispose();
       idle.stop();
@@ -473,7 +476,7 @@ function createIdleAnimation(
   graph: AnimatedGraph,
   container: HTMLElement,
   canIdle: () => boolean,
-): { wake(ms?: number): void; stop(): void } {
+): { wake(ms?: number): void; stop(): void; readonly paused: boolean } {
   let paused = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -503,6 +506,9 @@ function createIdleAnimation(
     stop() {
       clearTimeout(timer);
       for (const type of inputs) container.removeEventListener(type, onInput);
+    },
+    get paused() {
+      return paused;
     },
   };
 }
