@@ -258,7 +258,8 @@ async function main(): Promise<void> {
       layoutProgress.hidden = share === undefined;
       if (share === undefined) return;
       const percent = Math.round(share * 100);
-      layoutProgress.textContent = `laying out ${state.nodes.size} nodes… ${percent} %`;
+      const count = groups.projection.nodes.length;
+      layoutProgress.textContent = `laying out ${count} nodes… ${percent} %`;
     },
   };
   const views = createViewSwitch(
@@ -351,7 +352,8 @@ async function main(): Promise<void> {
       collapsed: effectiveCollapsed(),
       colors: groups.colors,
     });
-    showCounts(statusBar, nodes, filters);
+    // Before the first graph arrives, "loading…" stays rather than "no nodes registered".
+    if (live.seq !== undefined) showCounts(statusBar, nodes, filters);
     showDisruptions(statusBar, groups.tree);
     showRefreshed(statusBar, new Date());
     if (hasUnknownGroup(nodes, groups.tree)) groupLoader.refreshSoon();
@@ -423,8 +425,16 @@ async function main(): Promise<void> {
   let panelRefreshedAt = 0;
   let panelTimer: ReturnType<typeof setTimeout> | undefined;
   const refreshPanel = () => {
-    const node = panel.nodeId === undefined ? undefined : state.nodes.get(panel.nodeId);
-    if (!node) return;
+    if (panel.nodeId === undefined) return;
+    const node = state.nodes.get(panel.nodeId);
+    if (!node) {
+      // A snapshot without the node, such as after the registry lost it, leaves the panel stale.
+      if (live.seq !== undefined && panelSignature !== 'gone') {
+        panelSignature = 'gone';
+        panel.refresh();
+      }
+      return;
+    }
     const signature = JSON.stringify([
       node.status,
       node.flapping,
@@ -466,7 +476,7 @@ async function main(): Promise<void> {
     groups.tree = tree;
     // A group that was renamed or deleted can no longer be collapsed under its old name.
     const stale = [...groups.collapsed].filter((name) => !tree.has(name));
-    if (stale.length > 0 && tree.size > 0) {
+    if (stale.length > 0) {
       for (const name of stale) groups.collapsed.delete(name);
       storeCollapsed();
     }

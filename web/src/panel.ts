@@ -47,6 +47,12 @@ export function createDetailsPanel(
         headers: { accept: 'application/json' },
         signal: AbortSignal.any([controller.signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]),
       });
+      if (response.status === 404) {
+        if (!controller.signal.aborted) {
+          body.replaceChildren(paragraph('This node is not registered any more.'));
+        }
+        return;
+      }
       if (!response.ok) throw new Error(`GET ${url.pathname} returned HTTP ${response.status}`);
       const details = (await response.json()) as NodeDetails;
       if (!controller.signal.aborted) renderSections(body, details, nameOf);

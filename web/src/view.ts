@@ -354,6 +354,9 @@ function createLayoutControl(
   let hasSettled = false;
   let firstLoadAt: number | undefined;
   let pinned: ViewNode[] = [];
+  // The nodes of the last data handed to the graph. Only these keep their place on a change:
+  // the others are new, or members of a group that was just expanded, and need the layout.
+  let drawn = new Set<ViewNode>();
   // While a prelayout runs, the data that arrives meanwhile waits here.
   let prelayoutData: GraphData | undefined;
   const aborted = new AbortController();
@@ -367,6 +370,11 @@ function createLayoutControl(
     pinned = [];
   };
 
+  const hand = (data: GraphData) => {
+    drawn = new Set(data.nodes);
+    graph.graphData(data);
+  };
+
   const control: LayoutControl = {
     paused: false,
     running: false,
@@ -377,20 +385,28 @@ function createLayoutControl(
       }
       unpin();
       const now = performance.now();
+      const first = firstLoadAt === undefined;
       firstLoadAt ??= now;
       // Changes that keep coming stop the layout from ever coming to rest, so after a while the
-      // layout counts as settled anyway.
+      // layout counts as settled anyway. A first load whose nodes all have a place, as after a
+      // switch between 2D and 3D, starts settled.
       if (now - firstLoadAt > SETTLE_AFTER_MS) hasSettled = true;
+      const placed = data.nodes.every((node) => node.x !== undefined);
+      if (first && placed && data.nodes.length > 0) {
+        hasSettled = true;
+        drawn = new Set(data.nodes);
+      }
 
-      const unplaced = data.nodes.filter((node) => node.x === undefined).length;
-      if (large && unplaced > data.nodes.length / 2) {
+      const fresh = data.nodes.filter((node) => !drawn.has(node)).length;
+      if (large && fresh > data.nodes.length / 2) {
         startPrelayout(data);
         return;
       }
       if (hasSettled) {
         placeNearNeighbours(data);
         for (const node of data.nodes) {
-          if (node.x === undefined || node.y === undefined || node.fx !== undefined) continue;
+          if (!drawn.has(node) || node.x === undefined || node.y === undefined) continue;
+          if (node.fx !== undefined) continue;
           node.fx = node.x;
           node.fy = node.y;
           node.fz = node.z ?? 0;
@@ -399,7 +415,7 @@ function createLayoutControl(
       }
       this.running = !this.paused;
       if (!this.paused) graph.cooldownTicks(hasSettled ? SETTLED_CHANGE_TICKS : Infinity);
-      graph.graphData(data);
+      hand(data);
     },
     settled() {
       hasSettled = true;
@@ -411,6 +427,14 @@ function createLayoutControl(
     },
     dispose() {
       aborted.abort();
+      if (prelayoutData) onProgress(undefined);
+      // A prelayout cut short leaves d3's starting positions, which are no layout, so the next
+      // view lays these nodes out again.
+      for (const node of prelayoutData?.nodes ?? []) {
+        delete node.x;
+        delete node.y;
+        delete node.z;
+      }
     },
   };
 
@@ -420,8 +444,8 @@ function createLayoutControl(
     void prelayout(data.nodes, data.links, dimensions, onProgress, aborted.signal)
       .catch((error: unknown) => console.error('failed to lay out the graph', error))
       .finally(() => {
-        onProgress(undefined);
         if (aborted.signal.aborted) return;
+        onProgress(undefined);
         const latest = prelayoutData ?? data;
         prelayoutData = undefined;
         placeNearNeighbours(latest);
@@ -429,7 +453,7 @@ function createLayoutControl(
         hasSettled = true;
         control.running = false;
         graph.cooldownTicks(0);
-        graph.graphData(latest);
+        hand(latest);
       });
   };
 
