@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { Page } from 'playwright-core';
 
+import { sequencedPushEvents } from '../src/realtime/messages.js';
 import type { Registry } from '../src/registry/registry.js';
 import { type ClusterPlan, evenlySpaced } from './web-cluster.js';
 import type { Positions } from './web-load.js';
@@ -199,17 +200,7 @@ export async function measureUpdates(
 }
 
 /** Events of the graph stream that change the page's graph, as opposed to metrics and replies. */
-const graphEvents = new Set([
-  'node_up',
-  'node_down',
-  'node_updated',
-  'node_removed',
-  'link_up',
-  'link_updated',
-  'link_down',
-  'group_disrupted',
-  'topology_update',
-]);
+const graphEvents = new Set<string>([...sequencedPushEvents, 'topology_update']);
 
 /** Computes the rows of the update phase, and a note on the messages the page received. */
 function updateFigures(

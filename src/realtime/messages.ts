@@ -143,6 +143,13 @@ export const sequencedPushEvents: readonly SequencedPushEvent[] = [
   'group_disrupted',
 ];
 
+/** Every push of the graph topic, which a client subscribes to on its channel. */
+export const graphPushEvents: readonly GraphPushEvent[] = [
+  ...sequencedPushEvents,
+  'topology_update',
+  'node_metrics',
+];
+
 /** The reply to a join of `thunderlink:node:<id>`: the node as `GET /nodes/:id` returns it. */
 export interface NodeJoinReply {
   node: NodeDetails;

@@ -10,7 +10,12 @@ import { buildApp } from '../http/app.js';
 import { silentLogger } from '../log.js';
 import type { Graph, GraphLink, GraphNode } from '../registry/model.js';
 import { Registry } from '../registry/registry.js';
-import type { GraphJoinReply, GraphPushEvent, GraphPushes } from '../realtime/messages.js';
+import {
+  type GraphJoinReply,
+  type GraphPushEvent,
+  type GraphPushes,
+  graphPushEvents,
+} from '../realtime/messages.js';
 import { type RealtimeOptions, type RealtimeServer, startRealtime } from '../realtime/realtime.js';
 import type { Database } from '../store/database.js';
 import { openTestDatabase } from './databases.js';
@@ -209,19 +214,6 @@ export class GraphModel {
   }
 }
 
-const pushEvents: GraphPushEvent[] = [
-  'node_up',
-  'node_down',
-  'node_updated',
-  'node_removed',
-  'link_up',
-  'link_updated',
-  'link_down',
-  'group_disrupted',
-  'topology_update',
-  'node_metrics',
-];
-
 export interface ReceivedPush {
   event: GraphPushEvent;
   seq: number | undefined;
@@ -305,7 +297,7 @@ export class StreamClient {
       return { since, include_offline: options.includeOffline };
     };
     this.channel = this.socket.channel('thunderlink:graph', params);
-    for (const event of pushEvents) {
+    for (const event of graphPushEvents) {
       this.channel.on(event, (payload: unknown) => {
         this.model.apply(event, payload as never);
         const received = { event, seq: (payload as { seq?: number }).seq };

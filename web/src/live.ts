@@ -6,7 +6,6 @@ import type { GraphLink, GraphNode } from '../../src/registry/model.js';
 import type {
   GraphJoinReply,
   GraphPush,
-  GraphPushEvent,
   GraphPushes,
   SequencedPush,
 } from '../../src/realtime/messages.js';
@@ -139,20 +138,6 @@ export function applyPush(live: LiveState, push: GraphPush): Changes {
   live.seq = seq;
   return changes;
 }
-
-/** The push names the page subscribes to on the channel. */
-export const graphPushEvents: readonly GraphPushEvent[] = [
-  'node_up',
-  'node_down',
-  'node_updated',
-  'node_removed',
-  'link_up',
-  'link_updated',
-  'link_down',
-  'group_disrupted',
-  'topology_update',
-  'node_metrics',
-];
 
 function applySequenced(live: LiveState, push: SequencedPush): Changes {
   const changes = noChanges();

@@ -2,9 +2,9 @@
 // `phoenix` client, and reports the connection state for the indicator and the polling fallback.
 import type { Channel, Socket } from 'phoenix';
 
-import { graphTopic, type GraphJoinReply } from '../../src/realtime/messages.js';
+import { graphPushEvents, graphTopic, type GraphJoinReply } from '../../src/realtime/messages.js';
 import type { Changes } from './merge.js';
-import { applyJoinReply, applyPush, graphPushEvents, joinParams, type LiveState } from './live.js';
+import { applyJoinReply, applyPush, joinParams, type LiveState } from './live.js';
 
 /**
  * `connecting` until the first join, `live` while joined, `reconnecting` after the socket or the
