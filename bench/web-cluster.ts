@@ -60,8 +60,8 @@ function seededRandom(seed: number): () => number {
 /** Returns how many nodes of each role a cluster of `nodeCount` has. */
 function roleCounts(nodeCount: number, zoneCount: number): [NodeRole, number][] {
   let left = nodeCount;
-  const take = (wanted: number) => {
-    const count = Math.max(0, Math.min(left, wanted));
+  const take = (requested: number) => {
+    const count = Math.max(0, Math.min(left, requested));
     left -= count;
     return count;
   };

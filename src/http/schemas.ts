@@ -265,10 +265,11 @@ export const Group = Type.Object(
     inserted_at: time,
     updated_at: time,
     disrupted_since: Type.Union([time, Type.Null()], {
-      description: 'When the mass failure that holds this group started; null when none does',
+      description: "Start of the group's current mass failure, or null when it has none",
     }),
     disrupted_affected: Type.Union([Type.Integer(), Type.Null()], {
-      description: 'Members the current mass failure holds as disconnected; null when none does',
+      description:
+        'Members the current mass failure keeps as disconnected, or null when it has none',
     }),
   },
   { $id: 'Group' },

@@ -4,7 +4,7 @@ import { silentLogger } from '../log.js';
 import type { MetricsRow } from '../store/stream.js';
 import { type MetricsBatch, MetricsPoller } from './metrics.js';
 
-/** A heartbeat table in memory: the reads the poller makes, over rows the test sets. */
+/** Returns the poller's reads over an in-memory heartbeat table that the test fills. */
 function fakeReads(rows: MetricsRow[]) {
   return {
     latestHeartbeatAt: async () =>

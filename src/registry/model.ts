@@ -97,7 +97,7 @@ export interface GroupRecord {
   updated_at: string;
   /** When the group's current mass failure started, or null when it has none. */
   disrupted_since: string | null;
-  /** Members the current mass failure holds as disconnected, or null when it has none. */
+  /** Members the current mass failure keeps as disconnected, or null when it has none. */
   disrupted_affected: number | null;
 }
 

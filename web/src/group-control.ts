@@ -36,14 +36,14 @@ export function createGroupControl(
   const list = requireChild(element, '.group-list');
   requireChild(element, 'button.collapse-all').addEventListener('click', handlers.collapseAll);
   requireChild(element, 'button.expand-all').addEventListener('click', handlers.expandAll);
-  let shown = '';
+  let renderedKey = '';
 
   return {
     update(view) {
       const rows = groupRows(view);
       const key = JSON.stringify(rows);
-      if (key === shown) return;
-      shown = key;
+      if (key === renderedKey) return;
+      renderedKey = key;
 
       const collapsedCount = rows.filter((row) => row.collapsed).length;
       summary.textContent =

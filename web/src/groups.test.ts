@@ -275,7 +275,7 @@ describe('project', () => {
     expect(Math.abs(a1.z! - 500)).toBeLessThanOrEqual(10);
   });
 
-  it('points a merged link back at ids when an end object is no longer drawn', () => {
+  it('rewires a merged link to ids', () => {
     const { state, tree } = cluster();
     const cache = createProjectionCache();
     const first = project(state, tree, new Set(['eu-1a']), cache);

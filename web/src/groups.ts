@@ -13,13 +13,13 @@ export interface GroupInfo {
   parent: string | undefined;
   /** Whether the group is in a mass failure. */
   disrupted: boolean;
-  /** Members the mass failure holds as disconnected. */
+  /** Members the mass failure keeps as disconnected. */
   affected: number;
 }
 
 export type GroupTree = Map<string, GroupInfo>;
 
-/** What a super-node stands for: a collapsed group and the members drawn inside it. */
+/** The contents of a super-node: a collapsed group and the members drawn inside it. */
 export interface CollapsedGroup {
   group: string;
   /** The ids of the member nodes drawn inside the super-node. */
@@ -93,7 +93,7 @@ export function readGroupTree(body: unknown): GroupTree {
 }
 
 /**
- * Returns the group and its ancestors, nearest first. A group missing from the tree stands alone,
+ * Returns the group and its ancestors, nearest first. A group missing from the tree is its own chain,
  * and a cycle, which the registry prevents, ends the walk.
  */
 export function groupChain(tree: GroupTree, name: string): string[] {
@@ -112,7 +112,7 @@ export function groupDepth(tree: GroupTree, name: string): number {
 }
 
 /**
- * Returns the collapsed group that a node is drawn inside, or undefined when none holds it. A
+ * Returns the collapsed group that a node is drawn inside, or undefined when it is in none. A
  * node inside several collapsed groups, through its own groups or their ancestors, goes to the
  * outermost one, and between equally deep groups to the first by name.
  */

@@ -4,7 +4,7 @@ import { createLayoutControl, SETTLED_CHANGE_TICKS, type LayoutGraph } from './l
 import type { ViewLink, ViewNode } from './merge.js';
 import type { GraphData } from './view.js';
 
-/** A graph library stand-in that records what the control hands it. */
+/** Creates a stand-in for the graph library that records what the control hands it. */
 function fakeGraph() {
   const calls: { data: GraphData; cooldown: number }[] = [];
   let cooldown = Infinity;

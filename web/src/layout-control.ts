@@ -1,5 +1,5 @@
-// How the force layout treats new data: pins for changes to a settled graph, a layout computed
-// before the first frame of a large new graph, and new nodes started next to their neighbours.
+// The layout control: it pins placed nodes during changes to a settled graph, lays out a large
+// new graph before its first frame, and starts new nodes next to their neighbours.
 // It drives the graph library only through `graphData` and `cooldownTicks`, so it works with
 // both 3d-force-graph and force-graph.
 import type { ViewNode } from './merge.js';

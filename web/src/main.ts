@@ -98,7 +98,7 @@ export const COLLAPSE_ABOVE_NODES = 1500;
 /** How often the page reloads the group tree, which no push describes in full. */
 const GROUP_REFRESH_MS = 15_000;
 
-/** Groups that the mass-failure banner names before it says how many more there are. */
+/** Groups that the mass-failure banner names before it counts the rest. */
 const BANNER_GROUPS = 3;
 
 /** Time a notice about the page's own choices stays up, unless clicked away sooner. */
@@ -435,6 +435,7 @@ async function main(): Promise<void> {
       }
       return;
     }
+
     const signature = JSON.stringify([
       node.status,
       node.flapping,
@@ -452,6 +453,7 @@ async function main(): Promise<void> {
     panelSignature = signature;
     // Opening the panel loads the details already.
     if (opened || panelTimer !== undefined) return;
+
     const wait = Math.max(0, panelRefreshedAt + 1000 - performance.now());
     panelTimer = setTimeout(() => {
       panelTimer = undefined;
@@ -521,7 +523,7 @@ async function main(): Promise<void> {
   });
 }
 
-/** Whether the page records the duration of each update, which only `#debug` asks for. */
+/** Whether the page records the duration of each update, which only `#debug` enables. */
 const measureUpdates = window.location.hash === '#debug';
 
 /**
@@ -964,7 +966,7 @@ function createStatusBar(): StatusBar {
   };
 }
 
-/** Names the groups in a mass failure, whose members the registry holds as disconnected. */
+/** Shows the groups in a mass failure, whose members the registry keeps as disconnected. */
 function showDisruptions(statusBar: StatusBar, tree: GroupTree): void {
   const disrupted = [...tree.values()]
     .filter((group) => group.disrupted)

@@ -1,6 +1,6 @@
-// The visual encoding of nodes and links: colour by status or group, size by role or member count,
-// opacity for the maintenance, flapping, disrupted and isolated markers, width and particles by
-// link load, and a bright colour for a link that failed. Every function
+// The visual encoding of nodes and links. Nodes are coloured by status or group and sized by role
+// or member count, and their opacity marks maintenance, flapping, disruption and isolation. Links
+// get width and particles by load, and a bright colour once they failed. Every function
 // here reads only the object it is given, so re-setting an accessor re-styles the graph.
 import type { NodeRole, NodeStatus } from '../../src/registry/model.js';
 import type { ViewLink, ViewNode } from './merge.js';
